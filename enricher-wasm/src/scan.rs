@@ -1,0 +1,439 @@
+//! A single-pass scanner over the top level of one JSON object.
+//!
+//! The enricher never builds a DOM: it walks the record once, remembers the
+//! byte spans of the few members it cares about, and skips everything else.
+//! Anything that is not one well-formed JSON object is reported as such, so
+//! the record is never half-tagged.
+
+/// A byte range in the scanned line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn of<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        &line[self.start..self.end]
+    }
+}
+
+/// One member of the top-level object.
+#[derive(Clone, Copy, Debug)]
+pub struct Member {
+    /// The key, between its quotes, still escaped.
+    pub key: Span,
+    /// The whole value, quotes and brackets included.
+    pub value: Span,
+    pub kind: ValueKind,
+    /// Whether a string key or value contains a backslash escape.
+    pub key_escaped: bool,
+    pub value_escaped: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    String,
+    Array,
+    Object,
+    Other,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ScanError {
+    NotAnObject,
+    Malformed(usize),
+}
+
+impl core::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ScanError::NotAnObject => f.write_str("not a JSON object"),
+            ScanError::Malformed(at) => write!(f, "malformed JSON at byte {at}"),
+        }
+    }
+}
+
+/// The result of scanning one line: the position of the closing brace and
+/// whether the object has any member.
+#[derive(Debug, Clone, Copy)]
+pub struct Object {
+    pub close: usize,
+    pub empty: bool,
+}
+
+/// Scan `line` (without its newline) as one JSON object, calling `visit` on
+/// every top-level member. Trailing whitespace is allowed, anything else is not.
+pub fn scan_object(line: &[u8], mut visit: impl FnMut(&Member)) -> Result<Object, ScanError> {
+    let mut p = skip_ws(line, 0);
+    if line.get(p) != Some(&b'{') {
+        return Err(ScanError::NotAnObject);
+    }
+    p += 1;
+    p = skip_ws(line, p);
+    if line.get(p) == Some(&b'}') {
+        return finish(line, p);
+    }
+    loop {
+        if line.get(p) != Some(&b'"') {
+            return Err(ScanError::Malformed(p));
+        }
+        let (key_end, key_escaped) = string_end(line, p + 1)?;
+        let key = Span {
+            start: p + 1,
+            end: key_end,
+        };
+        p = skip_ws(line, key_end + 1);
+        if line.get(p) != Some(&b':') {
+            return Err(ScanError::Malformed(p));
+        }
+        p = skip_ws(line, p + 1);
+        let start = p;
+        let (kind, value_escaped);
+        match line.get(p) {
+            Some(b'"') => {
+                let (end, escaped) = string_end(line, p + 1)?;
+                p = end + 1;
+                kind = ValueKind::String;
+                value_escaped = escaped;
+            }
+            Some(b'[') => {
+                p = skip_nested(line, p)?;
+                kind = ValueKind::Array;
+                value_escaped = false;
+            }
+            Some(b'{') => {
+                p = skip_nested(line, p)?;
+                kind = ValueKind::Object;
+                value_escaped = false;
+            }
+            Some(_) => {
+                p = skip_scalar(line, p)?;
+                kind = ValueKind::Other;
+                value_escaped = false;
+            }
+            None => return Err(ScanError::Malformed(p)),
+        }
+        visit(&Member {
+            key,
+            value: Span { start, end: p },
+            kind,
+            key_escaped,
+            value_escaped,
+        });
+        p = skip_ws(line, p);
+        match line.get(p) {
+            Some(b',') => p = skip_ws(line, p + 1),
+            Some(b'}') => {
+                let mut object = finish(line, p)?;
+                object.empty = false;
+                return Ok(object);
+            }
+            _ => return Err(ScanError::Malformed(p)),
+        }
+    }
+}
+
+fn finish(line: &[u8], close: usize) -> Result<Object, ScanError> {
+    let rest = skip_ws(line, close + 1);
+    if rest != line.len() {
+        return Err(ScanError::Malformed(rest));
+    }
+    Ok(Object { close, empty: true })
+}
+
+#[inline]
+fn skip_ws(line: &[u8], mut p: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\r' | b'\n') = line.get(p) {
+        p += 1;
+    }
+    p
+}
+
+/// From just after an opening quote, find the closing quote. Returns its
+/// position and whether an escape was seen.
+#[inline]
+fn string_end(line: &[u8], mut p: usize) -> Result<(usize, bool), ScanError> {
+    let mut escaped = false;
+    loop {
+        // Most strings are short and plain: a tight loop over the bytes that
+        // are neither quote nor backslash nor control is the fast path.
+        while p < line.len() {
+            let b = line[p];
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            p += 1;
+        }
+        match line.get(p) {
+            Some(b'"') => return Ok((p, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                if p + 1 >= line.len() {
+                    return Err(ScanError::Malformed(p));
+                }
+                p += 2;
+            }
+            _ => return Err(ScanError::Malformed(p)),
+        }
+    }
+}
+
+fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
+    let start = p;
+    while let Some(&b) = line.get(p) {
+        match b {
+            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z' => p += 1,
+            _ => break,
+        }
+    }
+    let word = &line[start..p];
+    let ok = match word.first() {
+        Some(b'-' | b'0'..=b'9') => word.iter().all(|b| !b.is_ascii_lowercase() || *b == b'e'),
+        _ => matches!(word, b"true" | b"false" | b"null"),
+    };
+    if ok {
+        Ok(p)
+    } else {
+        Err(ScanError::Malformed(start))
+    }
+}
+
+/// Skip an array or object starting at `p`, returning the position after it.
+fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
+    let mut depth = 0usize;
+    while let Some(&b) = line.get(p) {
+        match b {
+            b'"' => {
+                let (end, _) = string_end(line, p + 1)?;
+                p = end + 1;
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(p + 1);
+                }
+            }
+            _ => {}
+        }
+        p += 1;
+    }
+    Err(ScanError::Malformed(p))
+}
+
+/// Call `visit` with the span (inside the quotes) of every string element of
+/// the array whose span is `array`; non-string elements are skipped.
+pub fn array_strings(line: &[u8], array: Span, mut visit: impl FnMut(Span, bool)) {
+    let mut p = array.start + 1;
+    let end = array.end - 1;
+    while p < end {
+        match line[p] {
+            b'"' => {
+                let Ok((close, escaped)) = string_end(line, p + 1) else {
+                    return;
+                };
+                visit(
+                    Span {
+                        start: p + 1,
+                        end: close,
+                    },
+                    escaped,
+                );
+                p = close + 1;
+            }
+            b'[' | b'{' => match skip_nested(line, p) {
+                Ok(next) => p = next,
+                Err(_) => return,
+            },
+            _ => p += 1,
+        }
+    }
+}
+
+/// Decode the JSON escapes of a string's inner bytes into `out`. Returns
+/// false if the escapes are invalid.
+pub fn unescape(raw: &[u8], out: &mut String) -> bool {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\\' {
+            bytes.push(b);
+            i += 1;
+            continue;
+        }
+        let Some(&e) = raw.get(i + 1) else {
+            return false;
+        };
+        i += 2;
+        let c = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let Some(hi) = hex4(raw, i) else {
+                    return false;
+                };
+                i += 4;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    if raw.get(i) != Some(&b'\\') || raw.get(i + 1) != Some(&b'u') {
+                        return false;
+                    }
+                    let Some(lo) = hex4(raw, i + 2) else {
+                        return false;
+                    };
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return false;
+                    }
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                match char::from_u32(code) {
+                    Some(c) => c,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        let mut buf = [0u8; 4];
+        bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => {
+            out.push_str(&s);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn hex4(raw: &[u8], at: usize) -> Option<u32> {
+    let digits = raw.get(at..at + 4)?;
+    let text = core::str::from_utf8(digits).ok()?;
+    u32::from_str_radix(text, 16).ok()
+}
+
+/// Append `s` to `out` as a JSON string literal, quotes included.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[from..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(line: &str) -> Result<Vec<(String, String, ValueKind)>, ScanError> {
+        let mut out = Vec::new();
+        let b = line.as_bytes();
+        scan_object(b, |m| {
+            out.push((
+                String::from_utf8(m.key.of(b).to_vec()).unwrap(),
+                String::from_utf8(m.value.of(b).to_vec()).unwrap(),
+                m.kind,
+            ))
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn scans_top_level_members_only() {
+        let got = members(
+            r#"{"a":"x","n":-1.5e3,"o":{"a":"nested","b":[1,"]"]},"t":true,"s":"q\"}","z":null}"#,
+        )
+        .unwrap();
+        let keys: Vec<_> = got.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(keys, ["a", "n", "o", "t", "s", "z"]);
+        assert_eq!(got[2].1, r#"{"a":"nested","b":[1,"]"]}"#);
+        assert_eq!(got[4].1, r#""q\"}""#);
+        assert_eq!(got[2].2, ValueKind::Object);
+    }
+
+    #[test]
+    fn rejects_non_objects_and_garbage() {
+        assert_eq!(members("[1,2]").unwrap_err(), ScanError::NotAnObject);
+        assert_eq!(members("42").unwrap_err(), ScanError::NotAnObject);
+        assert_eq!(members("").unwrap_err(), ScanError::NotAnObject);
+        assert!(matches!(members(r#"{"a":1"#), Err(ScanError::Malformed(_))));
+        assert!(matches!(
+            members(r#"{"a":1} x"#),
+            Err(ScanError::Malformed(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a":tru}"#),
+            Err(ScanError::Malformed(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a" 1}"#),
+            Err(ScanError::Malformed(_))
+        ));
+        assert!(matches!(
+            members(r#"{"a":"x}"#),
+            Err(ScanError::Malformed(_))
+        ));
+        assert!(members(" { } ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn unescapes_and_escapes() {
+        let mut s = String::new();
+        assert!(unescape(br#"a\"b\\c\u00e9\ud83d\ude00\n"#, &mut s));
+        assert_eq!(s, "a\"b\\c\u{e9}\u{1F600}\n");
+        assert!(!unescape(br"\x", &mut String::new()));
+        assert!(!unescape(br"\ud83d", &mut String::new()));
+        let mut out = Vec::new();
+        write_json_string(&mut out, "a\"b\\\u{1}\u{e9}");
+        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\\u0001é""#);
+    }
+
+    #[test]
+    fn array_string_elements() {
+        let line = br#"["a", 1, {"x":"no"}, "b\"c"]"#;
+        let mut got = Vec::new();
+        array_strings(
+            line,
+            Span {
+                start: 0,
+                end: line.len(),
+            },
+            |s, e| got.push((String::from_utf8(s.of(line).to_vec()).unwrap(), e)),
+        );
+        assert_eq!(
+            got,
+            [("a".to_string(), false), ("b\\\"c".to_string(), true)]
+        );
+    }
+}
