@@ -20,39 +20,50 @@ pub struct Settings {
     pub parent_domains: bool,
 }
 
-/// CSE's threat-intel match fields (Sumo Logic Cloud SIEM record schema).
+/// CSE's threat-intel match fields: the "Target fields for threat
+/// indicators" of Sumo Logic's Cloud SIEM documentation
+/// (docs/cse/administration/create-custom-threat-intel-source), plus
+/// `http_hostname`, `dns_query` and `file_basename`, which carry the same kinds
+/// of value. `file_hash_ssdeep` is left out: a fuzzy hash has no exact match.
 pub const CSE_FIELDS: &[(&str, ObservableKind)] = {
     use ObservableKind::*;
     &[
-        ("device_ip", Ip),
-        ("device_natIp", Ip),
-        ("srcDevice_ip", Ip),
-        ("srcDevice_natIp", Ip),
-        ("dstDevice_ip", Ip),
-        ("dstDevice_natIp", Ip),
-        ("dns_replyIp", Ip),
-        ("device_hostname", Domain),
-        ("srcDevice_hostname", Domain),
-        ("dstDevice_hostname", Domain),
-        ("dns_query", Domain),
+        ("bro_ntlm_domainname", Domain),
+        ("bro_ssl_serverName_rootDomain", Domain),
         ("dns_queryDomain", Domain),
-        ("http_hostname", Domain),
+        ("dns_replyDomain", Domain),
+        ("fromUser_authDomain", Domain),
+        ("http_referrerDomain", Domain),
+        ("http_url_rootDomain", Domain),
         ("http_url_fqdn", Domain),
-        ("http_referer_fqdn", Domain),
-        ("http_url", Url),
-        ("http_referer", Url),
+        ("http_hostname", Domain),
+        ("dns_query", Domain),
+        ("email_sender", Email),
+        ("fromUser_email", Email),
+        ("fromUser_email_raw", Email),
+        ("targetUser_email", Email),
+        ("targetUser_email_raw", Email),
+        ("user_email", Email),
+        ("user_email_raw", Email),
+        ("file_hash_imphash", Md5),
         ("file_hash_md5", Md5),
+        ("file_hash_pehash", Sha1),
         ("file_hash_sha1", Sha1),
         ("file_hash_sha256", Sha256),
-        ("file_hash_sha512", Sha512),
-        ("file_hash_imphash", Md5),
-        ("file_hash_pehash", Sha1),
         ("file_basename", FileName),
-        ("user_email", Email),
-        ("fromUser_email", Email),
-        ("toUser_email", Email),
-        ("srcUser_email", Email),
-        ("dstUser_email", Email),
+        ("bro_dhcp_assignedIp", Ip),
+        ("bro_radius_remoteIp", Ip),
+        ("bro_smtp_headers.xOriginatingIp", Ip),
+        ("bro_socks_boundIp", Ip),
+        ("bro_socks_requestIp", Ip),
+        ("device_ip", Ip),
+        ("device_natIp", Ip),
+        ("dns_replyIp", Ip),
+        ("dstDevice_ip", Ip),
+        ("dstDevice_natIp", Ip),
+        ("srcDevice_ip", Ip),
+        ("srcDevice_natIp", Ip),
+        ("http_url", Url),
     ]
 };
 

@@ -2,4 +2,12 @@
 //! modules loaded, checked and hot-swapped, and the batch pipeline that
 //! never loses a record.
 
+pub mod duration;
+pub mod guest_log;
+pub mod limits;
+pub mod module;
+pub mod registry;
+pub mod runtime;
 pub mod store;
+pub mod wit;
+pub mod worker;

@@ -188,7 +188,7 @@ impl Snapshot {
         &'s self,
         mut at: u32,
         now: Micros,
-        value: &Cow<'s, str>,
+        value: Cow<'s, str>,
         found: &mut impl FnMut(Match<'s>),
     ) {
         while at != NONE {
@@ -206,13 +206,13 @@ impl Snapshot {
     fn lookup_v4<'s>(&'s self, addr: Ipv4Addr, now: Micros, found: &mut impl FnMut(Match<'s>)) {
         let bits = u32::from(addr);
         if let Some(&head) = self.ipv4.get(&bits) {
-            self.chain(head, now, &Cow::Owned(addr.to_string()), found);
+            self.chain(head, now, Cow::Owned(addr.to_string()), found);
         }
         for (prefix, nets) in &self.v4_nets {
             let net = bits & mask_v4(*prefix);
             if let Some(&head) = nets.get(&net) {
                 let text = format!("{}/{prefix}", Ipv4Addr::from(net));
-                self.chain(head, now, &Cow::Owned(text), found);
+                self.chain(head, now, Cow::Owned(text), found);
             }
         }
     }
@@ -220,13 +220,13 @@ impl Snapshot {
     fn lookup_v6<'s>(&'s self, addr: Ipv6Addr, now: Micros, found: &mut impl FnMut(Match<'s>)) {
         let bits = u128::from(addr);
         if let Some(&head) = self.ipv6.get(&bits) {
-            self.chain(head, now, &Cow::Owned(addr.to_string()), found);
+            self.chain(head, now, Cow::Owned(addr.to_string()), found);
         }
         for (prefix, nets) in &self.v6_nets {
             let net = bits & mask_v6(*prefix);
             if let Some(&head) = nets.get(&net) {
                 let text = format!("{}/{prefix}", Ipv6Addr::from(net));
-                self.chain(head, now, &Cow::Owned(text), found);
+                self.chain(head, now, Cow::Owned(text), found);
             }
         }
     }
@@ -242,7 +242,7 @@ impl Snapshot {
         let mut rest = name;
         loop {
             if let Some((key, &head)) = map.get_key_value(rest) {
-                self.chain(head, now, &Cow::Borrowed(&**key), found);
+                self.chain(head, now, Cow::Borrowed(&**key), found);
             }
             if !parents {
                 return;
@@ -265,7 +265,7 @@ impl Snapshot {
             return;
         };
         if let Some((key, &head)) = self.strings[slot].get_key_value(&*value) {
-            self.chain(head, now, &Cow::Borrowed(&**key), found);
+            self.chain(head, now, Cow::Borrowed(&**key), found);
         }
     }
 }

@@ -1,0 +1,95 @@
+//! Builds the default enrichment module (`enricher-wasm`) for
+//! `wasm32-wasip2` and hands its path to the crate, which embeds it.
+//!
+//! The nested cargo uses its own target folder so it never waits on the
+//! lock of the build that runs this script.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    for path in [
+        "enricher-wasm/src",
+        "enricher-wasm/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+    ensure_target();
+    let target_dir = root.join("target").join("wasm-guests");
+    let wasm = build_guest(&root, "taxiway-enricher", &target_dir);
+    println!("cargo:rustc-env=TAXIWAY_DEFAULT_MODULE={}", wasm.display());
+}
+
+/// A fresh machine has the toolchain but maybe not the wasm target, and
+/// `RUSTUP_AUTO_INSTALL=0` stops rust-toolchain.toml from fetching it.
+fn ensure_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot.is_some_and(|s| s.join("lib/rustlib").join(TARGET).exists());
+    if installed {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (needed to build the default module)"
+    );
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed; run it by hand"
+        );
+    }
+}
+
+fn build_guest(root: &Path, package: &str, target_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            package,
+            "--target",
+            TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        // A small, fast component: it is compiled at every hot swap.
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+    // Settings of the outer build that must not leak into a wasm build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("running cargo for the wasm guest");
+    assert!(status.success(), "building the {package} component failed");
+    let file = package.replace('-', "_");
+    target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("{file}.wasm"))
+}

@@ -1,0 +1,119 @@
+//! A module's stdout and stderr, sent line by line to the host log with the
+//! module's name and version in front.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// Longest line kept; the rest of a longer line is dropped.
+const MAX_LINE: usize = 4096;
+
+#[derive(Clone)]
+pub struct GuestLog {
+    module: Arc<str>,
+    stream: &'static str,
+    pending: Arc<Mutex<Vec<u8>>>,
+}
+
+impl GuestLog {
+    pub fn new(module: Arc<str>, stream: &'static str) -> Self {
+        GuestLog {
+            module,
+            stream,
+            pending: Arc::default(),
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for &b in bytes {
+            if b == b'\n' {
+                self.emit(&pending);
+                pending.clear();
+            } else if pending.len() < MAX_LINE {
+                pending.push(b);
+            }
+        }
+    }
+
+    fn emit(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        if self.stream == "stderr" {
+            tracing::warn!(target: "taxiway::module", module = %self.module, "{}: {text}", self.module);
+        } else {
+            tracing::info!(target: "taxiway::module", module = %self.module, "{}: {text}", self.module);
+        }
+    }
+}
+
+impl Drop for GuestLog {
+    fn drop(&mut self) {
+        // The last clone flushes a final line that had no newline.
+        if Arc::strong_count(&self.pending) == 1 {
+            let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if !pending.is_empty() {
+                self.emit(&pending);
+            }
+        }
+    }
+}
+
+impl IsTerminal for GuestLog {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestLog {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for GuestLog {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for GuestLog {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        GuestLog::write(self, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for GuestLog {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        GuestLog::write(&self, buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

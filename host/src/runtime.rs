@@ -1,0 +1,213 @@
+//! The one wasmtime engine of the process, the linker every module is
+//! linked with, and module instances.
+//!
+//! A ticker thread holding only a weak reference to the engine advances its
+//! epoch every [`EPOCH_TICK`]; every call into a module runs under an epoch
+//! deadline, so an endless loop traps instead of hanging a worker.
+
+use std::sync::Arc;
+use std::thread;
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::guest_log::GuestLog;
+use crate::limits::{EPOCH_TICK, Limiter, Limits};
+use crate::module::LoadedModule;
+use crate::store::{Micros, Snapshot};
+use crate::wit::since_v0_1_0;
+
+/// What a store holds for one instance.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: Limiter,
+    /// The indicator snapshot the current call sees.
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// The clock the current call's expiry checks use.
+    pub(crate) now: Micros,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits) -> anyhow::Result<Arc<Self>> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config)?;
+        start_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        since_v0_1_0::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state| state,
+        )?;
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            limits,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A fresh store for `module`: WASI with nothing granted (no folders, no
+    /// network, no environment, no arguments), output to the host log.
+    pub fn new_store(&self, label: &Arc<str>) -> Store<HostState> {
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(GuestLog::new(label.clone(), "stdout"))
+            .stderr(GuestLog::new(label.clone(), "stderr"))
+            .allow_blocking_current_thread(true)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                limiter: Limiter::new(self.limits.max_memory),
+                snapshot: Arc::new(Snapshot::default()),
+                now: 0,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store
+    }
+}
+
+fn start_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    thread::Builder::new()
+        .name("taxiway-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+/// Why a call into a module failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The module trapped: deadline, memory cap, panic, bad memory access.
+    #[error("trapped: {0:#}")]
+    Trap(wasmtime::Error),
+    /// The module returned an error.
+    #[error("returned an error: {0}")]
+    Guest(String),
+    /// The module's output breaks the contract.
+    #[error("broke the contract: {0}")]
+    BadOutput(String),
+}
+
+/// A live instance of a module, reused across batches until it traps, the
+/// serving module changes, or its memory grows past the recycle threshold.
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: since_v0_1_0::Module,
+    module: Arc<LoadedModule>,
+}
+
+impl Instance {
+    /// Instantiate and configure.
+    pub fn new(runtime: &Runtime, module: Arc<LoadedModule>) -> Result<Self, CallError> {
+        let mut store = runtime.new_store(&module.label);
+        let bindings = module
+            .pre()
+            .instantiate(&mut store)
+            .map_err(CallError::Trap)?;
+        store.set_epoch_deadline(runtime.limits.deadline_ticks());
+        bindings
+            .taxiway_enrich_enricher()
+            .call_configure(&mut store, &module.settings)
+            .map_err(CallError::Trap)?
+            .map_err(CallError::Guest)?;
+        Ok(Instance {
+            store,
+            bindings,
+            module,
+        })
+    }
+
+    pub fn module(&self) -> &Arc<LoadedModule> {
+        &self.module
+    }
+
+    pub fn describe(&mut self, limits: &Limits) -> Result<since_v0_1_0::Description, CallError> {
+        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.bindings
+            .taxiway_enrich_enricher()
+            .call_describe(&mut self.store)
+            .map_err(CallError::Trap)
+    }
+
+    /// Enrich one NDJSON batch of `count` records.
+    pub fn enrich(
+        &mut self,
+        limits: &Limits,
+        snapshot: &Arc<Snapshot>,
+        now: Micros,
+        batch: &[u8],
+        count: usize,
+    ) -> Result<since_v0_1_0::BatchOutput, CallError> {
+        let state = self.store.data_mut();
+        state.snapshot = snapshot.clone();
+        state.now = now;
+        self.store.set_epoch_deadline(limits.deadline_ticks());
+        let out = self
+            .bindings
+            .taxiway_enrich_enricher()
+            .call_enrich(&mut self.store, batch)
+            .map_err(CallError::Trap)?
+            .map_err(CallError::Guest)?;
+        let lines = memchr::memchr_iter(b'\n', &out.records).count();
+        if lines != count || out.records.last().is_some_and(|&b| b != b'\n') {
+            return Err(CallError::BadOutput(format!(
+                "{count} records went in, {lines} lines came out"
+            )));
+        }
+        if let Some(bad) = out.errors.iter().find(|e| e.index as usize >= count) {
+            return Err(CallError::BadOutput(format!(
+                "an error names record {} of a batch of {count}",
+                bad.index
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Linear memory the instance has grown to.
+    pub fn memory(&self) -> usize {
+        self.store.data().limiter.memory()
+    }
+}

@@ -1,0 +1,125 @@
+//! Bindings for `taxiway:enrich@0.1.0`, and the host's side of it.
+
+use std::collections::HashMap;
+
+use time::format_description::well_known::Rfc3339;
+
+use crate::runtime::HostState;
+use crate::store::{self, Micros};
+
+wasmtime::component::bindgen!({
+    path: "../wit/since_v0.1.0",
+    world: "module",
+});
+
+pub use exports::taxiway::enrich::enricher::{BatchOutput, Description};
+use taxiway::enrich::indicators::{
+    self, Hit, Indicator, IndicatorKind, LookupOptions, LookupResult, ObservableKind, Query,
+    SnapshotInfo,
+};
+
+fn observable(kind: ObservableKind) -> store::ObservableKind {
+    use store::ObservableKind as S;
+    match kind {
+        ObservableKind::Ip => S::Ip,
+        ObservableKind::Domain => S::Domain,
+        ObservableKind::Url => S::Url,
+        ObservableKind::Md5 => S::Md5,
+        ObservableKind::Sha1 => S::Sha1,
+        ObservableKind::Sha256 => S::Sha256,
+        ObservableKind::Sha512 => S::Sha512,
+        ObservableKind::Hash => S::Hash,
+        ObservableKind::Email => S::Email,
+        ObservableKind::FileName => S::FileName,
+    }
+}
+
+fn indicator_kind(kind: taxiway_poller::IndicatorKind) -> IndicatorKind {
+    use taxiway_poller::IndicatorKind as K;
+    match kind {
+        K::Ipv4 => IndicatorKind::Ipv4,
+        K::Ipv6 => IndicatorKind::Ipv6,
+        K::Ipv4Cidr => IndicatorKind::Ipv4Cidr,
+        K::Ipv6Cidr => IndicatorKind::Ipv6Cidr,
+        K::Domain => IndicatorKind::Domain,
+        K::Url => IndicatorKind::Url,
+        K::Md5 => IndicatorKind::Md5,
+        K::Sha1 => IndicatorKind::Sha1,
+        K::Sha256 => IndicatorKind::Sha256,
+        K::Sha512 => IndicatorKind::Sha512,
+        K::Email => IndicatorKind::Email,
+        K::FileName => IndicatorKind::FileName,
+    }
+}
+
+fn rfc3339(t: Micros) -> Option<String> {
+    if t == Micros::MIN || t == Micros::MAX {
+        return None;
+    }
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+impl indicators::Host for HostState {
+    fn lookup(&mut self, query: Query, options: LookupOptions) -> LookupResult {
+        let snapshot = self.snapshot.clone();
+        let options = store::LookupOptions {
+            parent_domains: options.parent_domains,
+        };
+        let mut result = LookupResult {
+            hits: Vec::new(),
+            indicators: Vec::new(),
+        };
+        // Each indicator crosses the boundary once per call, however often it matched.
+        let mut sent: HashMap<(u32, String), u32> = HashMap::new();
+        let mut start = 0usize;
+        for (i, (&kind, &end)) in query.kinds.iter().zip(&query.ends).enumerate() {
+            let end = end as usize;
+            // Offsets out of order or off a character boundary: this value
+            // (and nothing else) matches nothing.
+            let Some(value) = query.values.get(start..end) else {
+                start = end.max(start);
+                continue;
+            };
+            start = end;
+            snapshot.lookup(observable(kind), value, options, self.now, &mut |m| {
+                let key = (m.entry, m.value.into_owned());
+                let next = result.indicators.len() as u32;
+                let index = *sent.entry(key.clone()).or_insert_with(|| {
+                    let entry = snapshot.entry(key.0);
+                    let ind = &entry.indicator;
+                    result.indicators.push(Indicator {
+                        id: ind.id.clone(),
+                        kind: indicator_kind(ind.kind),
+                        value: key.1.clone(),
+                        stix_type: ind.kind.stix_type().to_string(),
+                        source: ind.source.clone(),
+                        collection: ind.collection.clone(),
+                        confidence: ind.confidence,
+                        threat_type: ind.threat_type.clone(),
+                        description: ind.description.clone(),
+                        valid_from: rfc3339(entry.valid_from),
+                        valid_until: rfc3339(entry.valid_until),
+                        tags: ind.tags.clone(),
+                        actors: ind.actors.clone(),
+                    });
+                    next
+                });
+                result.hits.push(Hit {
+                    observable: i as u32,
+                    indicator: index,
+                });
+            });
+        }
+        result
+    }
+
+    fn snapshot(&mut self) -> SnapshotInfo {
+        SnapshotInfo {
+            version: self.snapshot.version(),
+            indicators: self.snapshot.len() as u64,
+        }
+    }
+}
