@@ -50,6 +50,10 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // `perf` can name JIT-compiled module functions with this set.
+        if std::env::var_os("TAXIWAY_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         start_ticker(&engine);
 

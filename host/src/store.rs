@@ -270,6 +270,45 @@ impl Snapshot {
     }
 }
 
+/// The matches of a batch of values: `(value index, indicator index)` pairs
+/// in value order, and the matched indicators, each converted once however
+/// often it matched (`convert` gets the entry and the matched value).
+pub struct BatchMatches<T> {
+    pub hits: Vec<(u32, u32)>,
+    pub indicators: Vec<T>,
+}
+
+impl Snapshot {
+    /// Look up many values at once; the host side of the contract's `lookup`.
+    pub fn lookup_batch<'q, T>(
+        &self,
+        values: impl IntoIterator<Item = (ObservableKind, &'q str)>,
+        options: LookupOptions,
+        now: Micros,
+        mut convert: impl FnMut(&Entry, &str) -> T,
+    ) -> BatchMatches<T> {
+        let mut out = BatchMatches {
+            hits: Vec::new(),
+            indicators: Vec::new(),
+        };
+        let mut sent: HashMap<(u32, Cow<'_, str>), u32> = HashMap::default();
+        for (i, (kind, value)) in values.into_iter().enumerate() {
+            self.lookup(kind, value, options, now, &mut |m| {
+                let next = out.indicators.len() as u32;
+                let index = *sent
+                    .entry((m.entry, m.value))
+                    .or_insert_with_key(|(entry, value)| {
+                        out.indicators
+                            .push(convert(&self.entries[*entry as usize], value));
+                        next
+                    });
+                out.hits.push((i as u32, index));
+            });
+        }
+        out
+    }
+}
+
 fn mask_v4(prefix: u8) -> u32 {
     if prefix == 0 {
         0

@@ -1,7 +1,5 @@
 //! Bindings for `taxiway:enrich@0.1.0`, and the host's side of it.
 
-use std::collections::HashMap;
-
 use time::format_description::well_known::Rfc3339;
 
 use crate::runtime::HostState;
@@ -52,7 +50,7 @@ fn indicator_kind(kind: taxiway_poller::IndicatorKind) -> IndicatorKind {
     }
 }
 
-fn rfc3339(t: Micros) -> Option<String> {
+pub fn rfc3339(t: Micros) -> Option<String> {
     if t == Micros::MIN || t == Micros::MAX {
         return None;
     }
@@ -64,56 +62,49 @@ fn rfc3339(t: Micros) -> Option<String> {
 
 impl indicators::Host for HostState {
     fn lookup(&mut self, query: Query, options: LookupOptions) -> LookupResult {
-        let snapshot = self.snapshot.clone();
         let options = store::LookupOptions {
             parent_domains: options.parent_domains,
         };
-        let mut result = LookupResult {
-            hits: Vec::new(),
-            indicators: Vec::new(),
-        };
-        // Each indicator crosses the boundary once per call, however often it matched.
-        let mut sent: HashMap<(u32, String), u32> = HashMap::new();
         let mut start = 0usize;
-        for (i, (&kind, &end)) in query.kinds.iter().zip(&query.ends).enumerate() {
+        let values = query.kinds.iter().zip(&query.ends).map(|(&kind, &end)| {
             let end = end as usize;
             // Offsets out of order or off a character boundary: this value
             // (and nothing else) matches nothing.
-            let Some(value) = query.values.get(start..end) else {
-                start = end.max(start);
-                continue;
-            };
-            start = end;
-            snapshot.lookup(observable(kind), value, options, self.now, &mut |m| {
-                let key = (m.entry, m.value.into_owned());
-                let next = result.indicators.len() as u32;
-                let index = *sent.entry(key.clone()).or_insert_with(|| {
-                    let entry = snapshot.entry(key.0);
-                    let ind = &entry.indicator;
-                    result.indicators.push(Indicator {
-                        id: ind.id.clone(),
-                        kind: indicator_kind(ind.kind),
-                        value: key.1.clone(),
-                        stix_type: ind.kind.stix_type().to_string(),
-                        source: ind.source.clone(),
-                        collection: ind.collection.clone(),
-                        confidence: ind.confidence,
-                        threat_type: ind.threat_type.clone(),
-                        description: ind.description.clone(),
-                        valid_from: rfc3339(entry.valid_from),
-                        valid_until: rfc3339(entry.valid_until),
-                        tags: ind.tags.clone(),
-                        actors: ind.actors.clone(),
-                    });
-                    next
-                });
-                result.hits.push(Hit {
-                    observable: i as u32,
-                    indicator: index,
-                });
+            let value = query.values.get(start..end).unwrap_or("");
+            start = end.max(start);
+            (observable(kind), value)
+        });
+        let matches = self
+            .snapshot
+            .lookup_batch(values, options, self.now, |entry, value| {
+                let ind = &entry.indicator;
+                Indicator {
+                    id: ind.id.clone(),
+                    kind: indicator_kind(ind.kind),
+                    value: value.to_string(),
+                    stix_type: ind.kind.stix_type().to_string(),
+                    source: ind.source.clone(),
+                    collection: ind.collection.clone(),
+                    confidence: ind.confidence,
+                    threat_type: ind.threat_type.clone(),
+                    description: ind.description.clone(),
+                    valid_from: rfc3339(entry.valid_from),
+                    valid_until: rfc3339(entry.valid_until),
+                    tags: ind.tags.clone(),
+                    actors: ind.actors.clone(),
+                }
             });
+        LookupResult {
+            hits: matches
+                .hits
+                .into_iter()
+                .map(|(observable, indicator)| Hit {
+                    observable,
+                    indicator,
+                })
+                .collect(),
+            indicators: matches.indicators,
         }
-        result
     }
 
     fn snapshot(&mut self) -> SnapshotInfo {

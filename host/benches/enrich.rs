@@ -1,0 +1,429 @@
+//! Records per second with 10^6 indicators loaded, ~330-byte CSE records,
+//! 1% of them matching: through the component and the same policy compiled
+//! natively, in one run; then swap latency (module file written -> new
+//! module serving). Figures go to BENCHMARKS.md.
+//!
+//! `cargo bench -p taxiway --bench enrich` (env BENCH_RECORDS, BENCH_INDICATORS to resize).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taxiway_enricher::policy::{self, Enricher};
+use taxiway_enricher::settings::Settings;
+use taxiway_host::limits::Limits;
+use taxiway_host::module::Cache;
+use taxiway_host::registry::{DEFAULT_MODULE, ModuleSource, Registry};
+use taxiway_host::runtime::Runtime;
+use taxiway_host::store::{self, IndicatorStore, Snapshot, StoreConfig, now_micros};
+use taxiway_host::wit::since_v0_1_0::rfc3339;
+use taxiway_host::worker::{Batch, Worker};
+use taxiway_poller::Indicator;
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Indicators: mostly IPv4 and domains, as real feeds are, plus every other kind.
+fn indicators(n: usize, rng: &mut Rng) -> (Vec<Indicator>, Vec<(String, &'static str)>) {
+    let mut out = Vec::with_capacity(n);
+    // (value, record field) pairs records can use to hit.
+    let mut hits = Vec::new();
+    for i in 0..n {
+        let (ty, value, field) = match i % 20 {
+            0..=11 => {
+                // Public-looking IPv4 outside the ranges the records' misses use.
+                let a = 11 + rng.below(150) as u8;
+                let v = format!(
+                    "{a}.{}.{}.{}",
+                    rng.below(256),
+                    rng.below(256),
+                    1 + rng.below(254)
+                );
+                ("ipv4-addr", v, "dstDevice_ip")
+            }
+            12..=16 => (
+                "domain-name",
+                format!("d{i}.bad-{}.example", rng.below(5000)),
+                "dns_queryDomain",
+            ),
+            17 => (
+                "url",
+                format!("http://u{i}.bad.example/p/{}", rng.below(1000)),
+                "http_url",
+            ),
+            18 => (
+                "file:hashes.SHA-256",
+                format!(
+                    "{:016x}{:016x}{:016x}{:016x}",
+                    rng.next(),
+                    rng.next(),
+                    rng.next(),
+                    rng.next()
+                ),
+                "file_hash_sha256",
+            ),
+            _ => (
+                "ipv6-addr",
+                format!(
+                    "2001:db8:{:x}:{:x}:{:x}::{:x}",
+                    rng.below(65536),
+                    rng.below(65536),
+                    i >> 16,
+                    i & 0xffff
+                ),
+                "srcDevice_ip",
+            ),
+        };
+        let mut ind = Indicator::new(format!("ind-{i}"), "BenchFeed", ty, &value).unwrap();
+        ind.confidence = Some(80);
+        ind.threat_type = Some("malicious-activity".into());
+        ind.description = Some("benchmark indicator".into());
+        if i % 97 == 0 {
+            hits.push((value, field));
+        }
+        out.push(ind);
+    }
+    // A few networks, as feeds carry: every IPv4 lookup checks each prefix length.
+    for (i, net) in [
+        "172.16.0.0/12",
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/25",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out.push(Indicator::new(format!("net-{i}"), "BenchFeed", "ipv4-addr", net).unwrap());
+    }
+    (out, hits)
+}
+
+/// ~330-byte CSE records; `hit_rate` of them carry an indicator value.
+fn records(n: usize, hits: &[(String, &'static str)], rng: &mut Rng) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let hit = rng.below(100) == 0;
+        let src = format!(
+            "10.{}.{}.{}",
+            rng.below(256),
+            rng.below(256),
+            rng.below(256)
+        );
+        let mut dst = format!(
+            "100.{}.{}.{}",
+            64 + rng.below(64),
+            rng.below(256),
+            rng.below(256)
+        );
+        let mut domain = format!(
+            "host{}.corp-{}.example.org",
+            rng.below(10_000),
+            rng.below(100)
+        );
+        let mut url = format!(
+            "https://cdn{}.example.net/assets/app.js?v={}",
+            rng.below(100),
+            i
+        );
+        let mut hash = format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), 0, rng.next(), i);
+        if hit {
+            let (value, field) = &hits[rng.below(hits.len() as u64) as usize];
+            match *field {
+                "dstDevice_ip" | "srcDevice_ip" => dst = value.clone(),
+                "dns_queryDomain" => domain = value.clone(),
+                "http_url" => url = value.clone(),
+                _ => hash = value.clone(),
+            }
+        }
+        let record = match i % 3 {
+            0 => format!(
+                r#"{{"uid":"{:032x}","timestamp":1741075208256,"objectType":"Network","metadata_vendor":"Palo Alto Networks","metadata_product":"Next Generation Firewall","device_hostname":"fw-dc-03","srcDevice_ip":"{src}","srcPort":51234,"dstDevice_ip":"{dst}","dstPort":443,"ipProtocol":"tcp","action":"allow","bytesIn":115940,"bytesOut":72318}}"#,
+                rng.next()
+            ),
+            1 => format!(
+                r#"{{"uid":"{:032x}","timestamp":1741075211646,"objectType":"Network","metadata_vendor":"Microsoft","metadata_product":"Windows DNS Server","srcDevice_ip":"{src}","dstDevice_ip":"{dst}","dstPort":53,"dns_queryDomain":"{domain}","dns_queryType":"A","dns_returnCode":"NOERROR"}}"#,
+                rng.next()
+            ),
+            _ => format!(
+                r#"{{"uid":"{:032x}","timestamp":1741075219432,"objectType":"Network","metadata_vendor":"Zscaler","srcDevice_ip":"{src}","dstDevice_ip":"{dst}","http_method":"GET","http_url":"{url}","file_hash_sha256":"{hash}","bytesIn":43194}}"#,
+                rng.next()
+            ),
+        };
+        out.push(record.into_bytes());
+    }
+    out
+}
+
+/// The policy's host side, called directly instead of through the component.
+struct NativeLookup {
+    snapshot: Arc<Snapshot>,
+    now: store::Micros,
+}
+
+impl policy::Lookup for NativeLookup {
+    fn lookup(
+        &mut self,
+        query: &policy::Query,
+        options: policy::LookupOptions,
+    ) -> policy::LookupResult {
+        let values = (0..query.len()).map(|i| (observable(query.kinds[i]), query.value(i)));
+        let options = store::LookupOptions {
+            parent_domains: options.parent_domains,
+        };
+        let matches = self
+            .snapshot
+            .lookup_batch(values, options, self.now, |entry, value| {
+                let ind = &entry.indicator;
+                policy::Indicator {
+                    id: ind.id.clone(),
+                    value: value.to_string(),
+                    stix_type: ind.kind.stix_type().to_string(),
+                    source: ind.source.clone(),
+                    confidence: ind.confidence,
+                    threat_type: ind.threat_type.clone(),
+                    description: ind.description.clone(),
+                    valid_until: rfc3339(entry.valid_until),
+                }
+            });
+        policy::LookupResult {
+            hits: matches
+                .hits
+                .into_iter()
+                .map(|(observable, indicator)| policy::Hit {
+                    observable,
+                    indicator,
+                })
+                .collect(),
+            indicators: matches.indicators,
+        }
+    }
+}
+
+fn observable(kind: policy::ObservableKind) -> store::ObservableKind {
+    use policy::ObservableKind as P;
+    use store::ObservableKind as S;
+    match kind {
+        P::Ip => S::Ip,
+        P::Domain => S::Domain,
+        P::Url => S::Url,
+        P::Md5 => S::Md5,
+        P::Sha1 => S::Sha1,
+        P::Sha256 => S::Sha256,
+        P::Sha512 => S::Sha512,
+        P::Hash => S::Hash,
+        P::Email => S::Email,
+        P::FileName => S::FileName,
+    }
+}
+
+fn batches(records: &[Vec<u8>], size: usize) -> Vec<Batch> {
+    records
+        .chunks(size)
+        .map(|chunk| {
+            let mut b = Batch::new();
+            for r in chunk {
+                b.push(r);
+            }
+            b
+        })
+        .collect()
+}
+
+/// Best of `rounds` passes over all batches, in records/s.
+fn measure(rounds: usize, records: usize, mut pass: impl FnMut() -> u64) -> (f64, u64) {
+    let mut best = f64::MAX;
+    let mut tagged = 0;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        tagged = pass();
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    (records as f64 / best, tagged)
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing
+    // special either; only run the full benchmark when asked to.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench -p taxiway --bench enrich`");
+        return;
+    }
+    let n_indicators = env_usize("BENCH_INDICATORS", 1_000_000);
+    let n_records = env_usize("BENCH_RECORDS", 200_000);
+    let rounds = env_usize("BENCH_ROUNDS", 5);
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+
+    let started = Instant::now();
+    let (inds, hits) = indicators(n_indicators, &mut rng);
+    let store = Arc::new(IndicatorStore::new(StoreConfig::default()));
+    let load_start = Instant::now();
+    let snapshot = store.replace_all(inds, now_micros());
+    let load = load_start.elapsed();
+    let recs = records(n_records, &hits, &mut rng);
+    let avg = recs.iter().map(Vec::len).sum::<usize>() as f64 / recs.len() as f64;
+    println!(
+        "setup: {} indicators (store build {:.2}s), {} records of {:.0} bytes on average, in {:.1}s",
+        snapshot.len(),
+        load.as_secs_f64(),
+        recs.len(),
+        avg,
+        started.elapsed().as_secs_f64()
+    );
+
+    let runtime = Runtime::new(Limits::default()).unwrap();
+    let registry =
+        Registry::new(runtime.clone(), ModuleSource::BuiltIn, "{}".into(), None).unwrap();
+    let mut worker = Worker::new(runtime.clone(), registry, store.clone());
+    let now = now_micros();
+
+    for size in [256, 1024] {
+        let batches = batches(&recs, size);
+        let mut out = Vec::with_capacity(size * 512);
+        let (wasm, wasm_tagged) = measure(rounds, recs.len(), || {
+            let mut tagged = 0;
+            for b in &batches {
+                out.clear();
+                tagged += worker.enrich(b, &mut out).stats.tagged;
+            }
+            tagged
+        });
+        let mut native = Enricher::new(Settings::default());
+        let mut lookup = NativeLookup {
+            snapshot: snapshot.clone(),
+            now,
+        };
+        let inputs: Vec<Vec<u8>> = batches.iter().map(batch_bytes).collect();
+        let (native_rate, native_tagged) = measure(rounds, recs.len(), || {
+            let mut tagged = 0;
+            for bytes in &inputs {
+                tagged += u64::from(native.enrich(bytes, &mut lookup).tagged);
+            }
+            tagged
+        });
+        assert_eq!(
+            wasm_tagged, native_tagged,
+            "the component and native code agree"
+        );
+        println!(
+            "batch {size:>5}: component {:>9.0} records/s, native {:>9.0} records/s, wasm/native {:.2} ({} tagged of {}, {:.2}%)",
+            wasm,
+            native_rate,
+            wasm / native_rate,
+            wasm_tagged,
+            recs.len(),
+            100.0 * wasm_tagged as f64 / recs.len() as f64
+        );
+    }
+
+    if env_usize("BENCH_SWAP", 1) == 1 {
+        swap_latency(&runtime);
+    }
+}
+
+fn batch_bytes(b: &Batch) -> Vec<u8> {
+    let mut v = Vec::with_capacity(b.bytes());
+    for i in 0..b.len() {
+        v.extend_from_slice(b.record(i));
+        v.push(b'\n');
+    }
+    v
+}
+
+/// File written -> new module serving, through the file watcher, with and
+/// without the compiled-module cache.
+fn swap_latency(runtime: &Arc<Runtime>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cse.wasm");
+    std::fs::write(&path, DEFAULT_MODULE).unwrap();
+    for cached in [false, true] {
+        let cache = cached.then(|| Cache::new(dir.path().join("cache")));
+        let registry = Registry::new(
+            runtime.clone(),
+            ModuleSource::File(path.clone()),
+            "{}".into(),
+            cache,
+        )
+        .unwrap();
+        let _watch = registry.watch().unwrap();
+        let mut times = Vec::new();
+        for i in 0..10u32 {
+            // A distinct module each time (a custom section with a counter),
+            // so without the cache every swap compiles.
+            let bytes = with_custom_section(
+                DEFAULT_MODULE,
+                &format!("bench-{}", i % if cached { 2 } else { 10 }),
+            );
+            let generation = registry.generation();
+            let tmp = dir.path().join("cse.wasm.tmp");
+            std::fs::write(&tmp, &bytes).unwrap();
+            let start = Instant::now();
+            std::fs::rename(&tmp, &path).unwrap();
+            while registry.generation() == generation {
+                if start.elapsed() > Duration::from_secs(10) {
+                    panic!("no swap within 10 s");
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            times.push(start.elapsed());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // With the cache, the first two swaps compile and fill it.
+        let skip = if cached { 2 } else { 0 };
+        let mut t: Vec<f64> = times[skip..]
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!(
+            "swap latency ({}): median {:.1} ms, max {:.1} ms over {} swaps",
+            if cached {
+                "cached compile"
+            } else {
+                "fresh compile"
+            },
+            t[t.len() / 2],
+            t[t.len() - 1],
+            t.len()
+        );
+    }
+}
+
+/// `bytes` plus a custom section named `taxiway-bench` holding `text`.
+fn with_custom_section(bytes: &[u8], text: &str) -> Vec<u8> {
+    let name = b"taxiway-bench";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(text.as_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section id
+    let mut len = payload.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&payload);
+    out
+}
