@@ -69,7 +69,7 @@ fn build_guest(root: &Path, package: &str, target_dir: &Path) -> PathBuf {
         .arg(target_dir)
         // A small, fast component: it is compiled at every hot swap.
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo")
         .env("CARGO_PROFILE_RELEASE_LTO", "true")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("CARGO_PROFILE_RELEASE_PANIC", "abort")

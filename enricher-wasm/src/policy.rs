@@ -139,13 +139,55 @@ struct Shape {
     matched_items: Option<(Span, ValueKind)>,
 }
 
+const BUCKETS: usize = 256;
+
+/// Byte equality a word at a time: in a component, `==` on slices calls a
+/// byte-by-byte `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    ca.remainder()
+        .iter()
+        .zip(cb.remainder())
+        .all(|(x, y)| x == y)
+}
+
+#[inline]
+fn bucket(key: &[u8]) -> usize {
+    match key {
+        [] => 0,
+        [first, .., last] => {
+            (key.len() * 7
+                + usize::from(*first) * 3
+                + usize::from(*last) * 5
+                + usize::from(key[key.len() / 2]))
+                % BUCKETS
+        }
+        [only] => usize::from(*only) % BUCKETS,
+    }
+}
+
 pub struct Enricher {
     settings: Settings,
     /// Fields found in the record being scanned: (field, value, escaped, kind).
     found: Vec<(u16, Span, bool, ValueKind)>,
-    /// Field indices grouped by name length: a key is compared only with the
-    /// fields of its own length.
-    by_len: Vec<Vec<u16>>,
+    /// Field indices by a cheap hash of the name: most keys of a record
+    /// land in an empty bucket and are dismissed without a comparison.
+    buckets: Vec<Vec<u16>>,
     query: Query,
     /// The field each observable of the query came from.
     obs_field: Vec<u16>,
@@ -155,17 +197,13 @@ pub struct Enricher {
 
 impl Enricher {
     pub fn new(settings: Settings) -> Self {
-        let mut by_len: Vec<Vec<u16>> = Vec::new();
+        let mut buckets: Vec<Vec<u16>> = vec![Vec::new(); BUCKETS];
         for (i, field) in settings.fields.iter().enumerate() {
-            let len = field.name.len();
-            if by_len.len() <= len {
-                by_len.resize(len + 1, Vec::new());
-            }
-            by_len[len].push(i as u16);
+            buckets[bucket(field.name.as_bytes())].push(i as u16);
         }
         Enricher {
             settings,
-            by_len,
+            buckets,
             query: Query::default(),
             obs_field: Vec::new(),
             records: Vec::new(),
@@ -179,11 +217,10 @@ impl Enricher {
     }
 
     fn field_of(&self, key: &[u8]) -> Option<u16> {
-        let candidates = self.by_len.get(key.len())?;
-        candidates
+        self.buckets[bucket(key)]
             .iter()
             .copied()
-            .find(|&i| self.settings.fields[i as usize].name.as_bytes() == key)
+            .find(|&i| same_bytes(self.settings.fields[i as usize].name.as_bytes(), key))
     }
 
     /// Enrich one NDJSON batch (every line ends in `\n`).
@@ -193,12 +230,7 @@ impl Enricher {
         self.records.clear();
         let mut start = 0;
         while start < input.len() {
-            let end = input[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(input.len(), |p| start + p);
-            self.scan_record(input, Span { start, end });
-            start = end + 1;
+            start = self.scan_record(input, start) + 1;
         }
 
         let result = if self.query.is_empty() {
@@ -218,8 +250,9 @@ impl Enricher {
         };
         let mut hits = result.hits.iter().peekable();
         let mut mine: Vec<Hit> = Vec::new();
+        // Untouched records are copied in runs, straight from the input.
+        let mut run_from = 0;
         for (index, record) in self.records.iter().enumerate() {
-            let line = record.line.of(input);
             mine.clear();
             while let Some(hit) = hits.peek() {
                 if hit.observable >= record.obs_end {
@@ -230,30 +263,41 @@ impl Enricher {
                 }
                 hits.next();
             }
+            if record.shape.is_ok() && mine.is_empty() {
+                continue;
+            }
+            out.records
+                .extend_from_slice(&input[run_from..record.line.start]);
+            run_from = (record.line.end + 1).min(input.len());
+            let line = record.line.of(input);
             match &record.shape {
                 Err(error) => {
                     write_not_an_object(&mut out.records, line, &error.to_string());
                     out.errors.push((index as u32, error.to_string()));
                 }
-                Ok(_) if mine.is_empty() => out.records.extend_from_slice(line),
                 Ok(shape) => {
-                    self.splice(&mut out.records, line, shape, &mine, &result);
+                    self.splice(&mut out.records, input, record.line, shape, &mine, &result);
                     out.tagged += 1;
                 }
             }
             out.records.push(b'\n');
         }
+        out.records.extend_from_slice(&input[run_from..]);
+        if out.records.last().is_some_and(|&b| b != b'\n') {
+            out.records.push(b'\n');
+        }
         out
     }
 
-    fn scan_record(&mut self, input: &[u8], span: Span) {
-        let line = span.of(input);
+    /// Scan the record at `start`; returns the position of its line end.
+    fn scan_record(&mut self, input: &[u8], start: usize) -> usize {
+        let line = input;
         let obs_start = self.query.len() as u32;
         let mut list_matches = None;
         let mut matched_items = None;
         let mut found = std::mem::take(&mut self.found);
         found.clear();
-        let scanned = scan::scan_object(line, |m: &Member| {
+        let scanned = scan::scan_object_at(input, start, |m: &Member| {
             let key = m.key.of(line);
             if m.key_escaped {
                 // Field names of real schemas never need escapes; treat an
@@ -268,6 +312,10 @@ impl Enricher {
                 matched_items = Some((m.value, m.kind));
             }
         });
+        let end = match &scanned {
+            Ok(object) => object.end,
+            Err(_) => scan::line_end(input, start),
+        };
         let shape = scanned.map(|object| {
             for &(field, value, escaped, kind) in &found {
                 match kind {
@@ -297,11 +345,12 @@ impl Enricher {
         });
         self.found = found;
         self.records.push(Record {
-            line: span,
+            line: Span { start, end },
             obs_start,
             obs_end: self.query.len() as u32,
             shape,
         });
+        end
     }
 
     fn push_value(&mut self, field: u16, raw: &[u8], escaped: bool) {
@@ -330,6 +379,7 @@ impl Enricher {
         &self,
         out: &mut Vec<u8>,
         line: &[u8],
+        record: Span,
         shape: &Shape,
         hits: &[Hit],
         result: &LookupResult,
@@ -437,13 +487,13 @@ impl Enricher {
             edits.push((shape.close, tail, 0));
         }
         edits.sort_by_key(|e| e.0);
-        let mut from = 0;
+        let mut from = record.start;
         for (at, bytes, skip) in edits {
             out.extend_from_slice(&line[from..at]);
             out.extend_from_slice(&bytes);
             from = at + skip;
         }
-        out.extend_from_slice(&line[from..]);
+        out.extend_from_slice(&line[from..record.end]);
     }
 
     fn write_item(&self, out: &mut Vec<u8>, field: u16, value: &str, indicator: &Indicator) {
@@ -666,5 +716,35 @@ mod tests {
         assert_eq!(out.errors.len(), 2);
         assert_eq!(out.errors[1].0, 1);
         assert_eq!(out.tagged, 1);
+    }
+
+    #[test]
+    fn a_record_never_spans_lines() {
+        let (text, out) = run("{\"a\":[1,\n2]}\n{\"b\":\n\"x\"}\n{\"srcDevice_ip\":\"192.0.2.1\"}");
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(out.errors.len(), 4);
+        assert_eq!(out.tagged, 1);
+        assert!(text.ends_with('\n'), "the last record gets its newline");
+        assert_eq!(parse(lines[1])[RAW_FIELD], "2]}");
+    }
+
+    #[test]
+    fn long_strings_with_quotes_and_controls_near_word_edges() {
+        for pad in 0..17 {
+            let filler = "x".repeat(pad);
+            let input = format!(
+                "{{\"k{filler}\":\"{filler}\\\"q\",\"srcDevice_ip\":\"192.0.2.1\",\"z\":\"{filler}\"}}\n"
+            );
+            let (text, out) = run(&input);
+            assert_eq!(out.tagged, 1, "pad {pad}: {text}");
+            let bad = format!("{{\"k\":\"{filler}\u{1}\"}}\n");
+            let (_, out) = run(&bad);
+            assert_eq!(
+                out.errors.len(),
+                1,
+                "pad {pad}: a raw control byte is malformed"
+            );
+        }
     }
 }

@@ -54,25 +54,43 @@ impl core::fmt::Display for ScanError {
     }
 }
 
-/// The result of scanning one line: the position of the closing brace and
-/// whether the object has any member.
+/// The result of scanning one record.
 #[derive(Debug, Clone, Copy)]
 pub struct Object {
+    /// Position of the closing brace.
     pub close: usize,
+    /// Position of the `\n` ending the record, or the end of the input.
+    pub end: usize,
     pub empty: bool,
 }
 
 /// Scan `line` (without its newline) as one JSON object, calling `visit` on
 /// every top-level member. Trailing whitespace is allowed, anything else is not.
-pub fn scan_object(line: &[u8], mut visit: impl FnMut(&Member)) -> Result<Object, ScanError> {
-    let mut p = skip_ws(line, 0);
+pub fn scan_object(line: &[u8], visit: impl FnMut(&Member)) -> Result<Object, ScanError> {
+    let object = scan_object_at(line, 0, visit)?;
+    if object.end != line.len() {
+        return Err(ScanError::Malformed(object.end));
+    }
+    Ok(object)
+}
+
+/// Scan the record starting at `start` of an NDJSON buffer. Spans are
+/// positions in `input`. A record never contains a raw newline (JSON strings
+/// cannot), so the scan stops at the record's own line end.
+pub fn scan_object_at(
+    input: &[u8],
+    start: usize,
+    mut visit: impl FnMut(&Member),
+) -> Result<Object, ScanError> {
+    let line = input;
+    let mut p = skip_ws(line, start);
     if line.get(p) != Some(&b'{') {
         return Err(ScanError::NotAnObject);
     }
     p += 1;
     p = skip_ws(line, p);
     if line.get(p) == Some(&b'}') {
-        return finish(line, p);
+        return finish(line, p, true);
     }
     loop {
         if line.get(p) != Some(&b'"') {
@@ -124,27 +142,63 @@ pub fn scan_object(line: &[u8], mut visit: impl FnMut(&Member)) -> Result<Object
         p = skip_ws(line, p);
         match line.get(p) {
             Some(b',') => p = skip_ws(line, p + 1),
-            Some(b'}') => {
-                let mut object = finish(line, p)?;
-                object.empty = false;
-                return Ok(object);
-            }
+            Some(b'}') => return finish(line, p, false),
             _ => return Err(ScanError::Malformed(p)),
         }
     }
 }
 
-fn finish(line: &[u8], close: usize) -> Result<Object, ScanError> {
-    let rest = skip_ws(line, close + 1);
-    if rest != line.len() {
-        return Err(ScanError::Malformed(rest));
+fn finish(line: &[u8], close: usize, empty: bool) -> Result<Object, ScanError> {
+    let end = skip_ws(line, close + 1);
+    match line.get(end) {
+        None | Some(b'\n') => Ok(Object { close, end, empty }),
+        Some(_) => Err(ScanError::Malformed(end)),
     }
-    Ok(Object { close, empty: true })
 }
 
+/// Position of the next `\n` at or after `from`, or the end of `input`.
+pub fn line_end(input: &[u8], mut from: usize) -> usize {
+    while from + 8 <= input.len() {
+        let m = has_byte(word(input, from), b'\n');
+        if m != 0 {
+            return from + (m.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    input[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(input.len(), |p| from + p)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// High bit set in each byte of `w` equal to `b`; the lowest flagged byte
+/// is exact (borrows only cause false flags above a true one).
+#[inline(always)]
+fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (LO * u64::from(b));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// High bit set in each byte of `w` below `n` (n <= 128); lowest flag exact.
+#[inline(always)]
+fn has_less(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(LO * u64::from(n)) & !w & HI
+}
+
+/// Whitespace inside a record; a newline is not, it ends the record.
 #[inline]
 fn skip_ws(line: &[u8], mut p: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\r' | b'\n') = line.get(p) {
+    while let Some(b' ' | b'\t' | b'\r') = line.get(p) {
         p += 1;
     }
     p
@@ -156,8 +210,17 @@ fn skip_ws(line: &[u8], mut p: usize) -> usize {
 fn string_end(line: &[u8], mut p: usize) -> Result<(usize, bool), ScanError> {
     let mut escaped = false;
     loop {
-        // Most strings are short and plain: a tight loop over the bytes that
-        // are neither quote nor backslash nor control is the fast path.
+        // Eight bytes at a time while no quote, backslash or control byte
+        // is in sight: records are mostly string bytes.
+        while p + 8 <= line.len() {
+            let w = word(line, p);
+            let m = has_byte(w, b'"') | has_byte(w, b'\\') | has_less(w, 0x20);
+            if m != 0 {
+                p += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            p += 8;
+        }
         while p < line.len() {
             let b = line[p];
             if b == b'"' || b == b'\\' || b < 0x20 {
@@ -181,21 +244,18 @@ fn string_end(line: &[u8], mut p: usize) -> Result<(usize, bool), ScanError> {
 
 fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let start = p;
-    while let Some(&b) = line.get(p) {
-        match b {
-            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z' => p += 1,
-            _ => break,
+    match line[p] {
+        b'-' | b'0'..=b'9' => {
+            p += 1;
+            while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = line.get(p) {
+                p += 1;
+            }
+            Ok(p)
         }
-    }
-    let word = &line[start..p];
-    let ok = match word.first() {
-        Some(b'-' | b'0'..=b'9') => word.iter().all(|b| !b.is_ascii_lowercase() || *b == b'e'),
-        _ => matches!(word, b"true" | b"false" | b"null"),
-    };
-    if ok {
-        Ok(p)
-    } else {
-        Err(ScanError::Malformed(start))
+        b't' if line[p..].starts_with(b"true") => Ok(p + 4),
+        b'f' if line[p..].starts_with(b"false") => Ok(p + 5),
+        b'n' if line[p..].starts_with(b"null") => Ok(p + 4),
+        _ => Err(ScanError::Malformed(start)),
     }
 }
 
@@ -209,6 +269,7 @@ fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
                 p = end + 1;
                 continue;
             }
+            b'\n' => return Err(ScanError::Malformed(p)),
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
                 depth -= 1;

@@ -297,27 +297,33 @@ fn main() {
     for size in [256, 1024] {
         let batches = batches(&recs, size);
         let mut out = Vec::with_capacity(size * 512);
-        let (wasm, wasm_tagged) = measure(rounds, recs.len(), || {
-            let mut tagged = 0;
-            for b in &batches {
-                out.clear();
-                tagged += worker.enrich(b, &mut out).stats.tagged;
-            }
-            tagged
-        });
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        let (wasm, wasm_tagged) = measure(
+            if only == "native" { 0 } else { rounds },
+            recs.len(),
+            || {
+                let mut tagged = 0;
+                for b in &batches {
+                    out.clear();
+                    tagged += worker.enrich(b, &mut out).stats.tagged;
+                }
+                tagged
+            },
+        );
         let mut native = Enricher::new(Settings::default());
         let mut lookup = NativeLookup {
             snapshot: snapshot.clone(),
             now,
         };
         let inputs: Vec<Vec<u8>> = batches.iter().map(batch_bytes).collect();
-        let (native_rate, native_tagged) = measure(rounds, recs.len(), || {
-            let mut tagged = 0;
-            for bytes in &inputs {
-                tagged += u64::from(native.enrich(bytes, &mut lookup).tagged);
-            }
-            tagged
-        });
+        let (native_rate, native_tagged) =
+            measure(if only == "wasm" { 0 } else { rounds }, recs.len(), || {
+                let mut tagged = 0;
+                for bytes in &inputs {
+                    tagged += u64::from(native.enrich(bytes, &mut lookup).tagged);
+                }
+                tagged
+            });
         assert_eq!(
             wasm_tagged, native_tagged,
             "the component and native code agree"
