@@ -19,6 +19,11 @@ use taxiway_host::wit::since_v0_1_0::rfc3339;
 use taxiway_host::worker::{Batch, Worker};
 use taxiway_poller::Indicator;
 
+// Batches allocate and free buffers of hundreds of KiB; glibc's allocator
+// hands those back to the kernel and faults them in again every batch.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A small deterministic generator (xorshift), so runs are comparable.
 struct Rng(u64);
 

@@ -16,6 +16,11 @@ use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
 use taxiway_host::worker::{Batch, BatchStats, Worker};
 
+// Batches allocate and free buffers of hundreds of KiB; glibc's allocator
+// hands those back to the kernel and faults them in again every batch.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "taxiway",

@@ -28,6 +28,7 @@ pub struct ModuleInfo {
 }
 
 /// A module that passed every check, ready to instantiate.
+#[derive(Clone)]
 pub struct LoadedModule {
     pub info: ModuleInfo,
     /// `name@version`, for logs.
@@ -68,7 +69,8 @@ pub enum LoadError {
     /// Built against a contract this host does not speak.
     #[error("rejected at step `contract`: {0}")]
     Contract(String),
-    /// Its imports or exports do not match the contract's signatures.
+    /// Its imports or exports do not match the contract's signatures
+    /// (exports are matched when the first instance is made).
     #[error("rejected at step `link`: {0:#}")]
     Link(wasmtime::Error),
     /// Instantiation or `configure` failed.
@@ -235,8 +237,11 @@ pub fn load(
     };
     // Describe first with an unconfigured label; the final label is
     // `name@version`.
-    let probe = Arc::new(module_clone_for_probe(&module));
-    let mut instance = Instance::new(runtime, probe).map_err(LoadError::Configure)?;
+    let mut instance =
+        Instance::instantiate(runtime, Arc::new(module.clone())).map_err(LoadError::Link)?;
+    instance
+        .configure(runtime.limits())
+        .map_err(LoadError::Configure)?;
     let description = instance
         .describe(runtime.limits())
         .map_err(|e| LoadError::Describe(e.to_string()))?;
@@ -266,15 +271,6 @@ pub fn load(
     module.info.version = description.version;
     module.info.output_format = description.output_format;
     Ok(module)
-}
-
-fn module_clone_for_probe(module: &LoadedModule) -> LoadedModule {
-    LoadedModule {
-        info: module.info.clone(),
-        label: module.label.clone(),
-        settings: module.settings.clone(),
-        pre: module.pre.clone(),
-    }
 }
 
 fn check_format(bytes: &[u8]) -> Result<(), LoadError> {

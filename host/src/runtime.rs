@@ -124,15 +124,39 @@ fn start_ticker(engine: &Engine) {
 /// Why a call into a module failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The module trapped: deadline, memory cap, panic, bad memory access.
-    #[error("trapped: {0:#}")]
-    Trap(wasmtime::Error),
+    /// The call ran past its deadline and was interrupted.
+    #[error("ran past its {0:?} deadline")]
+    Deadline(std::time::Duration),
+    /// The module trapped: memory cap, panic, bad memory access, ...
+    #[error("trapped: {0}")]
+    Trap(String),
     /// The module returned an error.
     #[error("returned an error: {0}")]
     Guest(String),
     /// The module's output breaks the contract.
     #[error("broke the contract: {0}")]
     BadOutput(String),
+}
+
+impl CallError {
+    /// Classify a failed call. Messages carry the cause only; the wasm
+    /// backtrace goes to the debug log, not into every marked record.
+    fn from_wasmtime(error: wasmtime::Error, limits: &Limits) -> Self {
+        tracing::debug!("module call failed: {error:?}");
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => CallError::Deadline(limits.deadline),
+            Some(wasmtime::Trap::UnreachableCodeReached) => {
+                CallError::Trap("the module panicked (wasm `unreachable` executed)".into())
+            }
+            Some(trap) => CallError::Trap(trap.to_string()),
+            None => CallError::Trap(error.root_cause().to_string()),
+        }
+    }
+
+    /// Whether the instance died in the call (as opposed to answering badly).
+    pub fn is_trap(&self) -> bool {
+        matches!(self, CallError::Deadline(_) | CallError::Trap(_))
+    }
 }
 
 /// A live instance of a module, reused across batches until it traps, the
@@ -146,22 +170,32 @@ pub struct Instance {
 impl Instance {
     /// Instantiate and configure.
     pub fn new(runtime: &Runtime, module: Arc<LoadedModule>) -> Result<Self, CallError> {
+        let mut instance = Self::instantiate(runtime, module)
+            .map_err(|e| CallError::from_wasmtime(e, runtime.limits()))?;
+        instance.configure(runtime.limits())?;
+        Ok(instance)
+    }
+
+    /// Instantiate without configuring. This is where exports are matched
+    /// against the contract's signatures, so its error is a link error.
+    pub fn instantiate(runtime: &Runtime, module: Arc<LoadedModule>) -> wasmtime::Result<Self> {
         let mut store = runtime.new_store(&module.label);
-        let bindings = module
-            .pre()
-            .instantiate(&mut store)
-            .map_err(CallError::Trap)?;
-        store.set_epoch_deadline(runtime.limits.deadline_ticks());
-        bindings
-            .taxiway_enrich_enricher()
-            .call_configure(&mut store, &module.settings)
-            .map_err(CallError::Trap)?
-            .map_err(CallError::Guest)?;
+        let bindings = module.pre().instantiate(&mut store)?;
         Ok(Instance {
             store,
             bindings,
             module,
         })
+    }
+
+    /// Hand the module its settings.
+    pub fn configure(&mut self, limits: &Limits) -> Result<(), CallError> {
+        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.bindings
+            .taxiway_enrich_enricher()
+            .call_configure(&mut self.store, &self.module.settings)
+            .map_err(|e| CallError::from_wasmtime(e, limits))?
+            .map_err(CallError::Guest)
     }
 
     pub fn module(&self) -> &Arc<LoadedModule> {
@@ -173,7 +207,7 @@ impl Instance {
         self.bindings
             .taxiway_enrich_enricher()
             .call_describe(&mut self.store)
-            .map_err(CallError::Trap)
+            .map_err(|e| CallError::from_wasmtime(e, limits))
     }
 
     /// Enrich one NDJSON batch of `count` records.
@@ -193,7 +227,7 @@ impl Instance {
             .bindings
             .taxiway_enrich_enricher()
             .call_enrich(&mut self.store, batch)
-            .map_err(CallError::Trap)?
+            .map_err(|e| CallError::from_wasmtime(e, limits))?
             .map_err(CallError::Guest)?;
         let lines = memchr::memchr_iter(b'\n', &out.records).count();
         if lines != count || out.records.last().is_some_and(|&b| b != b'\n') {

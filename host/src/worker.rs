@@ -194,7 +194,7 @@ impl Worker {
             }
             Err(error) => {
                 stats.failed_calls += 1;
-                if matches!(error, CallError::Trap(_)) {
+                if error.is_trap() {
                     stats.traps += 1;
                 }
                 // Never reuse an instance after a failure: its state is suspect.

@@ -1,0 +1,166 @@
+//! The `taxiway` binary with test modules.
+
+#[path = "support/guests.rs"]
+mod guests;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use guests::{LISTED_IP, guests, json};
+use taxiway_host::worker::ERROR_FIELD;
+
+/// Run `taxiway` with `args`, its module cache in `dir`.
+fn taxiway(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taxiway"))
+        .args(args)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running taxiway")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+#[test]
+fn module_check_prints_what_the_module_describes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = taxiway(dir.path(), &["module", "check", path(&guests().tagger_a)]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("passed every check"), "{stdout}");
+    for line in [
+        "name:             tagger",
+        "version:          1.0.0-a",
+        "contract version: 0.1.0",
+        "output format:    test",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in {stdout}");
+    }
+}
+
+#[test]
+fn module_check_fails_on_bad_modules_naming_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"garbage, not wasm").unwrap();
+    let cases = [
+        (path(&garbage), vec!["step `format`"]),
+        (
+            path(&guests().wrong_version),
+            vec!["step `contract`", "taxiway:enrich@0.2.0", ">=0.1.0, <0.2.0"],
+        ),
+    ];
+    for (module, says) in cases {
+        let out = taxiway(dir.path(), &["module", "check", module]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{module}: {}", text(&out.stdout));
+        for s in says {
+            assert!(stderr.contains(s), "{module}: no {s:?} in {stderr}");
+        }
+    }
+}
+
+/// One indicator, for [`LISTED_IP`].
+fn indicators(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("indicators.ndjson");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"id":"indicator--1","indicator":"{LISTED_IP}","type":"ipv4-addr","source":"TestFeed","validUntil":"2099-01-01T00:00:00Z"}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn enrich_passes_a_panicking_record_through_with_the_error_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("records.ndjson");
+    std::fs::write(
+        &input,
+        "{\"i\":0}\n{\"i\":1,\"say\":\"panic\"}\n\n{\"i\":2}\n{\"i\":3}\n",
+    )
+    .unwrap();
+    let out = taxiway(
+        dir.path(),
+        &[
+            "enrich",
+            "--module",
+            path(&guests().hostile),
+            "--indicators",
+            path(&indicators(dir.path())),
+            "--deadline",
+            "500ms",
+            path(&input),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (i, line) in lines.iter().enumerate() {
+        let record = json(line);
+        assert_eq!(record["i"], i, "{stdout}");
+        if i == 1 {
+            assert_eq!(record["say"], "panic");
+            let error = record[ERROR_FIELD].as_str().expect("an error marker");
+            assert!(error.contains("hostile@6.6.6"), "{error}");
+            assert!(!record.contains_key("ok"), "{line}");
+        } else {
+            assert_eq!(line, &format!("{{\"i\":{i},\"ok\":true}}"));
+        }
+    }
+    assert!(
+        stderr.contains("4 records, 0 tagged, 1 errored"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn enrich_with_a_module_file_looks_up_the_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("records.ndjson");
+    std::fs::write(
+        &input,
+        format!("{{\"ip\":\"{LISTED_IP}\"}}\n{{\"ip\":\"203.0.113.9\"}}\n"),
+    )
+    .unwrap();
+    let output = dir.path().join("out.ndjson");
+    let out = taxiway(
+        dir.path(),
+        &[
+            "enrich",
+            "--module",
+            path(&guests().tagger_b),
+            "--indicators",
+            path(&indicators(dir.path())),
+            "--output",
+            path(&output),
+            path(&input),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(
+        written,
+        format!(
+            "{{\"ip\":\"{LISTED_IP}\",\"taggedBy\":\"b\",\"hits\":1}}\n\
+             {{\"ip\":\"203.0.113.9\",\"taggedBy\":\"b\",\"hits\":0}}\n"
+        )
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("2 records, 1 tagged, 0 errored"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("module tagger@1.0.0-b"), "{stderr}");
+}

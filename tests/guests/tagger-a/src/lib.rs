@@ -1,0 +1,5 @@
+//! Tagger, variant `a`: see `../shared/tagger.rs`.
+
+const VARIANT: &str = "a";
+
+include!("../../shared/tagger.rs");
