@@ -140,6 +140,9 @@ struct Shape {
 }
 
 const BUCKETS: usize = 256;
+/// Ids of the two members the policy extends, beside the field indices.
+const LIST_MATCHES: u16 = u16::MAX;
+const MATCHED_ITEMS: u16 = u16::MAX - 1;
 
 /// Byte equality a word at a time: in a component, `==` on slices calls a
 /// byte-by-byte `memcmp`.
@@ -187,7 +190,7 @@ pub struct Enricher {
     found: Vec<(u16, Span, bool, ValueKind)>,
     /// Field indices by a cheap hash of the name: most keys of a record
     /// land in an empty bucket and are dismissed without a comparison.
-    buckets: Vec<Vec<u16>>,
+    buckets: Vec<Vec<(u16, Box<[u8]>)>>,
     query: Query,
     /// The field each observable of the query came from.
     obs_field: Vec<u16>,
@@ -197,9 +200,11 @@ pub struct Enricher {
 
 impl Enricher {
     pub fn new(settings: Settings) -> Self {
-        let mut buckets: Vec<Vec<u16>> = vec![Vec::new(); BUCKETS];
-        for (i, field) in settings.fields.iter().enumerate() {
-            buckets[bucket(field.name.as_bytes())].push(i as u16);
+        let mut buckets: Vec<Vec<(u16, Box<[u8]>)>> = vec![Vec::new(); BUCKETS];
+        let names = settings.fields.iter().map(|f| f.name.as_str());
+        let ids = (0..settings.fields.len() as u16).chain([LIST_MATCHES, MATCHED_ITEMS]);
+        for (id, name) in ids.zip(names.chain(["listMatches", "matchedItems"])) {
+            buckets[bucket(name.as_bytes())].push((id, name.as_bytes().into()));
         }
         Enricher {
             settings,
@@ -216,11 +221,13 @@ impl Enricher {
         &self.settings
     }
 
+    /// The field (or [`LIST_MATCHES`] / [`MATCHED_ITEMS`]) a key names.
+    #[inline]
     fn field_of(&self, key: &[u8]) -> Option<u16> {
         self.buckets[bucket(key)]
             .iter()
-            .copied()
-            .find(|&i| same_bytes(self.settings.fields[i as usize].name.as_bytes(), key))
+            .find(|(_, name)| same_bytes(name, key))
+            .map(|(id, _)| *id)
     }
 
     /// Enrich one NDJSON batch (every line ends in `\n`).
@@ -304,12 +311,11 @@ impl Enricher {
                 // escaped key as not one of ours.
                 return;
             }
-            if let Some(field) = self.field_of(key) {
-                found.push((field, m.value, m.value_escaped, m.kind));
-            } else if key == b"listMatches" {
-                list_matches = Some((m.value, m.kind));
-            } else if key == b"matchedItems" {
-                matched_items = Some((m.value, m.kind));
+            match self.field_of(key) {
+                None => {}
+                Some(LIST_MATCHES) => list_matches = Some((m.value, m.kind)),
+                Some(MATCHED_ITEMS) => matched_items = Some((m.value, m.kind)),
+                Some(field) => found.push((field, m.value, m.value_escaped, m.kind)),
             }
         });
         let end = match &scanned {

@@ -156,17 +156,22 @@ fn module_check(wasm: &Path, args: &ModuleArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let module = module::load_file(&runtime, wasm, &args.settings, args.cache().as_ref())?;
     let info = &module.info;
-    println!(
-        "ok: {} passed every check in {:?}",
+    let report = format!(
+        "ok: {} passed every check in {:?}\nname:             {}\nversion:          {}\n\
+         contract version: {}\noutput format:    {}\nsha256:           {}\n",
         wasm.display(),
-        started.elapsed()
+        started.elapsed(),
+        info.name,
+        info.version,
+        info.contract_version,
+        info.output_format,
+        info.digest
     );
-    println!("name:             {}", info.name);
-    println!("version:          {}", info.version);
-    println!("contract version: {}", info.contract_version);
-    println!("output format:    {}", info.output_format);
-    println!("sha256:           {}", info.digest);
-    Ok(())
+    // A closed pipe (`| head`) is not an error worth a panic.
+    match io::stdout().write_all(report.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
