@@ -86,6 +86,14 @@ pub struct Snapshot {
     v6_nets: Vec<(u8, HashMap<u128, u32>)>,
     /// Exact-value maps for the string kinds, indexed by [`string_slot`].
     strings: [HashMap<Box<str>, u32>; 8],
+    /// Bit `n` set when some domain indicator has `n` labels (63 = 63 or
+    /// more): parent lookups skip suffixes no indicator can equal.
+    domain_labels: u64,
+}
+
+fn label_bit(name: &str) -> u64 {
+    let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+    1 << labels.min(63)
 }
 
 fn string_slot(kind: IndicatorKind) -> Option<usize> {
@@ -239,18 +247,25 @@ impl Snapshot {
         found: &mut impl FnMut(Match<'s>),
     ) {
         let map = &self.strings[0];
-        let mut rest = name;
-        loop {
-            if let Some((key, &head)) = map.get_key_value(rest) {
+        if !parents {
+            if let Some((key, &head)) = map.get_key_value(name) {
                 self.chain(head, now, Cow::Borrowed(&**key), found);
             }
-            if !parents {
-                return;
+            return;
+        }
+        let mut labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+        let mut rest = name;
+        loop {
+            if self.domain_labels & (1 << labels.min(63)) != 0
+                && let Some((key, &head)) = map.get_key_value(rest)
+            {
+                self.chain(head, now, Cow::Borrowed(&**key), found);
             }
             match rest.find('.') {
                 Some(dot) => rest = &rest[dot + 1..],
                 None => return,
             }
+            labels -= 1;
         }
     }
 
@@ -486,6 +501,9 @@ fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConf
                     _ => None,
                 },
                 other => string_slot(other).map(|slot| {
+                    if other == IndicatorKind::Domain {
+                        snap.domain_labels |= label_bit(&ind.value);
+                    }
                     snap.strings[slot]
                         .entry(ind.value.as_str().into())
                         .or_insert(NONE)

@@ -46,6 +46,9 @@ pub struct Guests {
     pub wrong_version: PathBuf,
     /// `taxiway:enrich@0.1.0` with `enrich(records: string)`.
     pub wrong_signature: PathBuf,
+    /// `taxiway:boundary@0.1.0`: a batch as `list<string>` or as one NDJSON
+    /// `list<u8>`, for `benches/boundary.rs`.
+    pub boundary: PathBuf,
 }
 
 /// Build the test components (once per process) and return their paths.
@@ -100,6 +103,7 @@ fn build() -> Guests {
         hostile: wasm("hostile"),
         wrong_version: wasm("wrong_version"),
         wrong_signature: wasm("wrong_signature"),
+        boundary: wasm("boundary"),
     }
 }
 
