@@ -10,6 +10,8 @@
 pub mod indicator;
 pub mod ndjson;
 pub mod normalize;
+pub mod stix1;
+pub mod taxii11;
 
 pub use indicator::{Indicator, IndicatorError, IndicatorKind};
 pub use ndjson::{IngestReport, LineError, RejectedLine, read_indicators, write_indicator};

@@ -1,0 +1,1 @@
+//! STIX 1.x / CybOX 2.x parsing (in progress).

@@ -1,0 +1,1 @@
+//! TAXII 1.1 / 1.0 XML binding (in progress).
