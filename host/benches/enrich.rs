@@ -149,8 +149,10 @@ fn records(n: usize, hits: &[(String, &'static str)], rng: &mut Rng) -> Vec<Vec<
             i
         );
         let mut hash = format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), 0, rng.next(), i);
+        let mut hit_field = "";
         if hit {
             let (value, field) = &hits[rng.below(hits.len() as u64) as usize];
+            hit_field = field;
             match *field {
                 "dstDevice_ip" | "srcDevice_ip" => dst = value.clone(),
                 "dns_queryDomain" => domain = value.clone(),
@@ -158,7 +160,13 @@ fn records(n: usize, hits: &[(String, &'static str)], rng: &mut Rng) -> Vec<Vec<
                 _ => hash = value.clone(),
             }
         }
-        let record = match i % 3 {
+        // A hit goes into a record shape that has its field.
+        let shape = match (hit, hit_field) {
+            (true, "dns_queryDomain") => 1,
+            (true, "http_url" | "file_hash_sha256") => 2,
+            _ => i % 3,
+        };
+        let record = match shape {
             0 => format!(
                 r#"{{"uid":"{:032x}","timestamp":1741075208256,"objectType":"Network","metadata_vendor":"Palo Alto Networks","metadata_product":"Next Generation Firewall","device_hostname":"fw-dc-03","srcDevice_ip":"{src}","srcPort":51234,"dstDevice_ip":"{dst}","dstPort":443,"ipProtocol":"tcp","action":"allow","bytesIn":115940,"bytesOut":72318}}"#,
                 rng.next()
@@ -223,6 +231,20 @@ impl policy::Lookup for NativeLookup {
 }
 
 struct NoLookup;
+
+/// Keeps the query it is asked, answers nothing.
+struct Capture(Option<policy::Query>);
+
+impl policy::Lookup for Capture {
+    fn lookup(&mut self, query: &policy::Query, _: policy::LookupOptions) -> policy::LookupResult {
+        self.0 = Some(policy::Query {
+            kinds: query.kinds.clone(),
+            values: query.values.clone(),
+            ends: query.ends.clone(),
+        });
+        policy::LookupResult::default()
+    }
+}
 
 impl policy::Lookup for NoLookup {
     fn lookup(&mut self, _: &policy::Query, _: policy::LookupOptions) -> policy::LookupResult {
@@ -312,7 +334,11 @@ fn main() {
         let mut out = Vec::with_capacity(size * 512);
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
         let (wasm, wasm_tagged) = measure(
-            if only == "native" { 0 } else { rounds },
+            if only == "native" || only == "lookups" {
+                0
+            } else {
+                rounds
+            },
             recs.len(),
             || {
                 let mut tagged = 0;
@@ -329,14 +355,21 @@ fn main() {
             now,
         };
         let inputs: Vec<Vec<u8>> = batches.iter().map(batch_bytes).collect();
-        let (native_rate, native_tagged) =
-            measure(if only == "wasm" { 0 } else { rounds }, recs.len(), || {
+        let (native_rate, native_tagged) = measure(
+            if only == "wasm" || only == "lookups" {
+                0
+            } else {
+                rounds
+            },
+            recs.len(),
+            || {
                 let mut tagged = 0;
                 for bytes in &inputs {
                     tagged += u64::from(native.enrich(bytes, &mut lookup).tagged);
                 }
                 tagged
-            });
+            },
+        );
         if only.is_empty() {
             assert_eq!(
                 wasm_tagged, native_tagged,
@@ -354,7 +387,7 @@ fn main() {
         );
         // Where native time goes: the policy alone (scan and copy), with
         // every lookup answered empty.
-        let (scan_only, _) = measure(rounds, recs.len(), || {
+        let (scan_only, _) = measure(if only.is_empty() { rounds } else { 0 }, recs.len(), || {
             for bytes in &inputs {
                 native.enrich(bytes, &mut NoLookup);
             }
@@ -362,6 +395,35 @@ fn main() {
         });
         println!(
             "batch {size:>5}: native policy alone (lookups answered empty) {scan_only:>9.0} records/s"
+        );
+        // And the host's lookups alone, on the very queries the policy makes.
+        let mut queries = Vec::new();
+        for bytes in &inputs {
+            let mut capture = Capture(None);
+            native.enrich(bytes, &mut capture);
+            if let Some(q) = capture.0 {
+                queries.push(q);
+            }
+        }
+        let (lookups_only, _) = measure(rounds, recs.len(), || {
+            let mut n = 0;
+            for q in &queries {
+                n += policy::Lookup::lookup(
+                    &mut lookup,
+                    q,
+                    policy::LookupOptions {
+                        parent_domains: true,
+                    },
+                )
+                .hits
+                .len() as u64;
+            }
+            n
+        });
+        let values: usize = queries.iter().map(policy::Query::len).sum();
+        println!(
+            "batch {size:>5}: host lookups alone {lookups_only:>9.0} records/s ({:.1} values per record)",
+            values as f64 / recs.len() as f64
         );
     }
 

@@ -149,6 +149,12 @@ impl Snapshot {
         found: &mut impl FnMut(Match<'s>),
     ) {
         match kind {
+            // Most values in records are plain dotted quads: std's strict
+            // parser accepts exactly the canonical form, the rest goes
+            // through full normalisation.
+            ObservableKind::Ip if let Ok(addr) = value.parse::<Ipv4Addr>() => {
+                self.lookup_v4(addr, now, found)
+            }
             ObservableKind::Ip => match normalize::ip(value) {
                 Ok(IpValue::V4(addr)) => self.lookup_v4(addr, now, found),
                 Ok(IpValue::V6(addr)) => self.lookup_v6(addr, now, found),
