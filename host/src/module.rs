@@ -138,14 +138,16 @@ impl Cache {
 
     fn load(&self, runtime: &Runtime, digest: &str) -> Option<Component> {
         let path = self.path(runtime, digest);
-        if !path.exists() {
-            return None;
-        }
-        // SAFETY: the file is one this cache wrote with `Component::serialize`
-        // for this engine configuration (the name carries the engine's
-        // compatibility hash), in a folder only taxiway writes. wasmtime
-        // checks the header and refuses files from another version.
-        match unsafe { Component::deserialize_file(runtime.engine(), &path) } {
+        // Read into memory rather than map the file: a mapped file that is
+        // truncated or rewritten while its module serves would crash the
+        // process (SIGBUS).
+        let bytes = std::fs::read(&path).ok()?;
+        // SAFETY: the bytes are a file this cache wrote with
+        // `Component::serialize` for this engine configuration (the name
+        // carries the engine's compatibility hash), in a folder only taxiway
+        // writes; wasmtime checks the header and refuses other versions and
+        // configurations.
+        match unsafe { Component::deserialize(runtime.engine(), &bytes) } {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), "ignoring unusable cached module: {e:#}");
@@ -295,3 +297,6 @@ fn check_format(bytes: &[u8]) -> Result<(), LoadError> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests;

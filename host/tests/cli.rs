@@ -164,3 +164,81 @@ fn enrich_with_a_module_file_looks_up_the_indicators() {
     );
     assert!(stderr.contains("module tagger@1.0.0-b"), "{stderr}");
 }
+
+/// SIGHUP makes a running `taxiway enrich` reload (and re-check) its module;
+/// records keep flowing before and after.
+#[test]
+fn sighup_reloads_the_module_while_enriching() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("tagger.wasm");
+    std::fs::copy(&guests().tagger_a, &module).unwrap();
+    let indicators = indicators(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taxiway"))
+        .args(["--log", "info", "enrich", "--batch", "1", "--module"])
+        .arg(&module)
+        .arg("--indicators")
+        .arg(&indicators)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Log lines arrive on a channel so the test can wait for each one.
+    let (tx, rx) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("no log line with {needle:?}: {e}"),
+            }
+        }
+    };
+    wait_for("module serving");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut roundtrip = |n: u32| {
+        writeln!(stdin, r#"{{"n":{n},"ip":"{LISTED_IP}"}}"#).unwrap();
+        stdin.flush().unwrap();
+    };
+    roundtrip(1);
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for("SIGHUP: reloading the module");
+    let swapped = wait_for("module swapped");
+    assert!(swapped.contains("tagger@1.0.0-a"), "{swapped}");
+    roundtrip(2);
+    drop(stdin);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        lines.push(json(line.trim_end()));
+        line.clear();
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(lines.len(), 2);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(v["n"], i as u64 + 1);
+        assert_eq!(v["taggedBy"], "a");
+    }
+}
