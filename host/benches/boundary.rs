@@ -9,6 +9,8 @@
 //! `cargo bench -p taxiway --bench boundary` (env BENCH_RECORDS, BENCH_ROUNDS,
 //! BENCH_SIZES=256,1024 to resize).
 
+#[path = "support/data.rs"]
+mod data;
 #[path = "../tests/support/guests.rs"]
 mod guests;
 
@@ -32,69 +34,6 @@ wasmtime::component::bindgen!({
 // representation allocates a string per record on the host side.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// ~330-byte CSE records (firewall, DNS and proxy), as in the enrich benchmark.
-fn records(n: usize, rng: &mut Rng) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let src = format!(
-                "10.{}.{}.{}",
-                rng.below(256),
-                rng.below(256),
-                rng.below(256)
-            );
-            let dst = format!(
-                "100.{}.{}.{}",
-                64 + rng.below(64),
-                rng.below(256),
-                rng.below(256)
-            );
-            match i % 3 {
-                0 => format!(
-                    r#"{{"uid":"{:032x}","timestamp":1741075208256,"objectType":"Network","metadata_vendor":"Palo Alto Networks","metadata_product":"Next Generation Firewall","device_hostname":"fw-dc-03","srcDevice_ip":"{src}","srcPort":51234,"dstDevice_ip":"{dst}","dstPort":443,"ipProtocol":"tcp","action":"allow","bytesIn":115940,"bytesOut":72318}}"#,
-                    rng.next()
-                ),
-                1 => format!(
-                    r#"{{"uid":"{:032x}","timestamp":1741075211646,"objectType":"Network","metadata_vendor":"Microsoft","metadata_product":"Windows DNS Server","srcDevice_ip":"{src}","dstDevice_ip":"{dst}","dstPort":53,"dns_queryDomain":"host{}.corp-{}.example.org","dns_queryType":"A","dns_returnCode":"NOERROR"}}"#,
-                    rng.next(),
-                    rng.below(10_000),
-                    rng.below(100)
-                ),
-                _ => format!(
-                    r#"{{"uid":"{:032x}","timestamp":1741075219432,"objectType":"Network","metadata_vendor":"Zscaler","srcDevice_ip":"{src}","dstDevice_ip":"{dst}","http_method":"GET","http_url":"https://cdn{}.example.net/assets/app.js?v={i}","file_hash_sha256":"{:016x}{:016x}{:016x}{:016x}","bytesIn":43194}}"#,
-                    rng.next(),
-                    rng.below(100),
-                    rng.next(),
-                    0,
-                    rng.next(),
-                    i
-                ),
-            }
-        })
-        .collect()
-}
 
 /// What a store holds: WASI with nothing granted, as the host's stores.
 struct State {
@@ -249,10 +188,13 @@ fn main() -> Result<()> {
         println!("run with `cargo bench -p taxiway --bench boundary`");
         return Ok(());
     }
-    let n_records = env_usize("BENCH_RECORDS", 200_000);
-    let rounds = env_usize("BENCH_ROUNDS", 5).max(1);
+    let n_records = data::env_usize("BENCH_RECORDS", 200_000);
+    let rounds = data::env_usize("BENCH_ROUNDS", 5).max(1);
 
-    let recs = records(n_records, &mut Rng(0x5eed_1234_abcd_ef01));
+    let recs: Vec<String> = data::records(n_records, &[], &mut data::Rng(0x5eed_1234_abcd_ef01))
+        .into_iter()
+        .map(|r| String::from_utf8(r).expect("generated records are UTF-8"))
+        .collect();
     let avg = recs.iter().map(String::len).sum::<usize>() as f64 / recs.len() as f64;
     println!(
         "setup: {} records of {avg:.0} bytes on average, best of {rounds} rounds",
