@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod indicator;
 pub mod ndjson;
 pub mod normalize;

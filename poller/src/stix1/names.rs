@@ -1,0 +1,355 @@
+//! Namespaces of STIX 1.x / CybOX 2.x, recognised by URI (prefixes vary
+//! between feeds), and the CybOX object types taxiway understands.
+
+use std::borrow::Cow;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::BytesStart;
+use quick_xml::name::PrefixDeclaration;
+
+/// The namespaces the parser cares about. Version suffixes are ignored
+/// (`Indicator-2`, `AddressObject-2`, ...), so STIX 1.0 to 1.2 and CybOX 2.0
+/// to 2.1 all map to the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ns {
+    Stix,
+    Indicator,
+    StixCommon,
+    Cybox,
+    CyboxCommon,
+    Marking,
+    Tlp,
+    Xsi,
+    /// A CybOX object namespace.
+    Object(ObjKind),
+    /// Anything else (including no namespace).
+    Other,
+}
+
+/// CybOX object types, by the namespace of their properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ObjKind {
+    Address,
+    DomainName,
+    Uri,
+    /// LinkObj: a URIObj with a label; its `Value` is in the URIObj namespace.
+    Link,
+    Hostname,
+    /// FileObj and its extensions (WinFileObj, UnixFileObj, WinExecutableFileObj).
+    File,
+    EmailMessage,
+    /// Any other object (NetworkConnectionObj, WinRegistryKeyObj, ...).
+    Unsupported,
+}
+
+const OBJECTS: &str = "http://cybox.mitre.org/objects#";
+
+/// Classifies a namespace URI.
+pub(super) fn classify(uri: &str) -> Ns {
+    // Exact URIs of the current versions first: one length check each.
+    match uri {
+        "http://stix.mitre.org/stix-1" => Ns::Stix,
+        "http://stix.mitre.org/Indicator-2" => Ns::Indicator,
+        "http://stix.mitre.org/common-1" => Ns::StixCommon,
+        "http://cybox.mitre.org/cybox-2" => Ns::Cybox,
+        "http://cybox.mitre.org/common-2" => Ns::CyboxCommon,
+        "http://data-marking.mitre.org/Marking-1" => Ns::Marking,
+        "http://data-marking.mitre.org/extensions/MarkingStructure#TLP-1" => Ns::Tlp,
+        "http://www.w3.org/2001/XMLSchema-instance" => Ns::Xsi,
+        "http://cybox.mitre.org/objects#AddressObject-2" => Ns::Object(ObjKind::Address),
+        "http://cybox.mitre.org/objects#DomainNameObject-1" => Ns::Object(ObjKind::DomainName),
+        "http://cybox.mitre.org/objects#URIObject-2" => Ns::Object(ObjKind::Uri),
+        "http://cybox.mitre.org/objects#FileObject-2" => Ns::Object(ObjKind::File),
+        "http://cybox.mitre.org/objects#EmailMessageObject-2" => Ns::Object(ObjKind::EmailMessage),
+        _ => classify_slow(uri),
+    }
+}
+
+fn classify_slow(uri: &str) -> Ns {
+    if let Some(name) = uri.strip_prefix(OBJECTS) {
+        return Ns::Object(object_kind(strip_version(name)));
+    }
+    match strip_version(uri) {
+        "http://stix.mitre.org/stix" => Ns::Stix,
+        "http://stix.mitre.org/Indicator" => Ns::Indicator,
+        "http://stix.mitre.org/common" => Ns::StixCommon,
+        "http://cybox.mitre.org/cybox" => Ns::Cybox,
+        "http://cybox.mitre.org/common" => Ns::CyboxCommon,
+        "http://data-marking.mitre.org/Marking" => Ns::Marking,
+        "http://data-marking.mitre.org/extensions/MarkingStructure#TLP" => Ns::Tlp,
+        _ => Ns::Other,
+    }
+}
+
+/// `AddressObject-2` -> `AddressObject`.
+fn strip_version(s: &str) -> &str {
+    match s.rsplit_once('-') {
+        Some((base, v)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            base
+        }
+        _ => s,
+    }
+}
+
+/// `AddressObject` (namespace fragment) or `AddressObjectType` (type name) -> kind.
+fn object_kind(name: &str) -> ObjKind {
+    let name = name.strip_suffix("Type").unwrap_or(name);
+    match name {
+        "AddressObject" => ObjKind::Address,
+        "DomainNameObject" => ObjKind::DomainName,
+        "URIObject" => ObjKind::Uri,
+        "LinkObject" => ObjKind::Link,
+        "HostnameObject" => ObjKind::Hostname,
+        "FileObject"
+        | "WinFileObject"
+        | "WindowsFileObject"
+        | "UnixFileObject"
+        | "WinExecutableFileObject"
+        | "WindowsExecutableFileObject" => ObjKind::File,
+        "EmailMessageObject" => ObjKind::EmailMessage,
+        _ => ObjKind::Unsupported,
+    }
+}
+
+/// The object type named by a `cybox:Properties` `xsi:type`, given the
+/// namespace its prefix resolved to (if it did) and its local part.
+///
+/// Returns the kind and the conventional short name for reports
+/// (`AddressObj`, `NetworkConnectionObj`).
+pub(super) fn object_type(ns_uri: Option<&str>, local: &str) -> (ObjKind, Cow<'static, str>) {
+    let (kind, fragment) = match ns_uri.and_then(|u| u.strip_prefix(OBJECTS)) {
+        Some(fragment) => {
+            let fragment = strip_version(fragment);
+            (object_kind(fragment), fragment)
+        }
+        // Undeclared prefix or unusual namespace: go by the type name.
+        None => (
+            object_kind(local),
+            local.strip_suffix("Type").unwrap_or(local),
+        ),
+    };
+    let name = match kind {
+        ObjKind::Address => Cow::Borrowed("AddressObj"),
+        ObjKind::DomainName => Cow::Borrowed("DomainNameObj"),
+        ObjKind::Uri => Cow::Borrowed("URIObj"),
+        ObjKind::Link => Cow::Borrowed("LinkObj"),
+        ObjKind::Hostname => Cow::Borrowed("HostnameObj"),
+        ObjKind::EmailMessage => Cow::Borrowed("EmailMessageObj"),
+        ObjKind::File if fragment == "FileObject" => Cow::Borrowed("FileObj"),
+        ObjKind::File | ObjKind::Unsupported => {
+            let base = fragment.strip_suffix("Object").unwrap_or(fragment);
+            let base = if base.is_empty() { "unknown" } else { base };
+            Cow::Owned(format!("{base}Obj"))
+        }
+    };
+    (kind, name)
+}
+
+/// One `xmlns` / `xmlns:p` declaration in scope.
+#[derive(Debug)]
+struct Binding {
+    /// Empty for the default namespace.
+    prefix: String,
+    /// Empty when the declaration undeclares the prefix (`xmlns:p=""`).
+    uri: String,
+    ns: Ns,
+    /// Nesting depth of the element that declared it (root = 1).
+    depth: usize,
+}
+
+/// The namespace declarations in scope, resolved by URI.
+///
+/// Cheaper than re-parsing every element's attributes: an element is only
+/// scanned for declarations when its attribute text mentions `xmlns`, and
+/// each URI is classified once, when it is declared.
+#[derive(Debug, Default)]
+pub(super) struct Scopes {
+    bindings: Vec<Binding>,
+}
+
+/// Whether attribute text may hold a namespace declaration. Runs for every
+/// element, so it looks for `x` eight bytes at a time.
+fn mentions_xmlns(raw: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const XS: u64 = ONES * b'x' as u64;
+    let bytes = raw.as_bytes();
+    let at = |i: usize| bytes[i..].starts_with(b"xmlns");
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word) ^ XS;
+        // The lowest set high bit marks the first `x`; higher ones may be
+        // false positives, which `at` rules out.
+        let mut hits = w.wrapping_sub(ONES) & !w & HIGHS;
+        while hits != 0 {
+            if at(base + (hits.trailing_zeros() / 8) as usize) {
+                return true;
+            }
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    (base..bytes.len()).any(at)
+}
+
+/// Most declarations in scope at once; more is an attack, not a feed.
+const MAX_BINDINGS: usize = 1_024;
+
+impl Scopes {
+    /// Adds the declarations of an element opened at `depth`.
+    pub(super) fn push(&mut self, e: &BytesStart<'_>, depth: usize) -> Result<(), String> {
+        if !mentions_xmlns(e.attributes_raw()) {
+            return Ok(());
+        }
+        let mut attrs = e.attributes();
+        attrs.with_checks(false);
+        for a in attrs {
+            let a = a.map_err(|err| err.to_string())?;
+            let Some(decl) = a.key.as_namespace_binding() else {
+                continue;
+            };
+            let prefix = match decl {
+                PrefixDeclaration::Default => "",
+                PrefixDeclaration::Named(p) => p,
+            };
+            let uri = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| err.to_string())?;
+            if self.bindings.len() >= MAX_BINDINGS {
+                return Err(format!(
+                    "more than {MAX_BINDINGS} namespace declarations in scope"
+                ));
+            }
+            self.bindings.push(Binding {
+                prefix: prefix.to_owned(),
+                ns: classify(&uri),
+                uri: uri.into_owned(),
+                depth,
+            });
+        }
+        Ok(())
+    }
+
+    /// Drops the declarations of elements deeper than `depth`.
+    pub(super) fn pop_above(&mut self, depth: usize) {
+        while self.bindings.last().is_some_and(|b| b.depth > depth) {
+            self.bindings.pop();
+        }
+    }
+
+    fn lookup(&self, prefix: &str) -> Option<&Binding> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .filter(|b| !b.uri.is_empty())
+    }
+
+    /// Namespace and local name of an element name (unprefixed names take
+    /// the default namespace).
+    pub(super) fn element<'n>(&self, qname: &'n str) -> (Ns, &'n str) {
+        // Names are short: a plain scan beats a searcher.
+        let (prefix, local) = match qname.bytes().position(|b| b == b':') {
+            Some(i) => (&qname[..i], &qname[i + 1..]),
+            None => ("", qname),
+        };
+        (self.lookup(prefix).map_or(Ns::Other, |b| b.ns), local)
+    }
+
+    /// Whether an attribute name is `xsi:type` (whatever the prefix).
+    pub(super) fn is_xsi_type(&self, key: &str) -> bool {
+        match key.split_once(':') {
+            Some((prefix, "type")) => self.lookup(prefix).is_some_and(|b| b.ns == Ns::Xsi),
+            _ => false,
+        }
+    }
+
+    /// Namespace URI (if the prefix is declared) and local part of a QName
+    /// used as an attribute value, like `xsi:type="AddressObj:AddressObjectType"`.
+    pub(super) fn qname_value<'v>(&self, value: &'v str) -> (Option<&str>, &'v str) {
+        let value = value.trim();
+        let (prefix, local) = value.split_once(':').unwrap_or(("", value));
+        (self.lookup(prefix).map(|b| b.uri.as_str()), local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xmlns_detection() {
+        assert!(mentions_xmlns(r#"xmlns:a="b""#));
+        assert!(mentions_xmlns(r#" id="x" xmlns="urn:x""#));
+        assert!(mentions_xmlns(r#"1234567xmlns:a="b""#));
+        assert!(mentions_xmlns(r#"123456789012345 xmlns"#));
+        assert!(!mentions_xmlns(r#"xsi:type="x:y" id="example:x-1" xmln="#));
+        assert!(!mentions_xmlns(""));
+        assert!(!mentions_xmlns("xmln"));
+    }
+
+    #[test]
+    fn namespaces_by_uri() {
+        assert_eq!(classify("http://stix.mitre.org/stix-1"), Ns::Stix);
+        assert_eq!(classify("http://stix.mitre.org/Indicator-2"), Ns::Indicator);
+        assert_eq!(
+            classify("http://stix.mitre.org/Indicator-2.1"),
+            Ns::Indicator
+        );
+        assert_eq!(classify("http://cybox.mitre.org/cybox-2"), Ns::Cybox);
+        assert_eq!(
+            classify("http://cybox.mitre.org/objects#HostnameObject-1"),
+            Ns::Object(ObjKind::Hostname)
+        );
+        assert_eq!(
+            classify("http://cybox.mitre.org/objects#WinExecutableFileObject-2"),
+            Ns::Object(ObjKind::File)
+        );
+        assert_eq!(
+            classify("http://cybox.mitre.org/objects#NetworkConnectionObject-2"),
+            Ns::Object(ObjKind::Unsupported)
+        );
+        assert_eq!(classify("http://example.com/stix-1"), Ns::Other);
+        assert_eq!(classify(""), Ns::Other);
+    }
+
+    #[test]
+    fn object_types() {
+        let t = |ns, local| object_type(ns, local);
+        assert_eq!(
+            t(
+                Some("http://cybox.mitre.org/objects#AddressObject-2"),
+                "AddressObjectType"
+            ),
+            (ObjKind::Address, Cow::Borrowed("AddressObj"))
+        );
+        assert_eq!(
+            t(None, "DomainNameObjectType"),
+            (ObjKind::DomainName, Cow::Borrowed("DomainNameObj"))
+        );
+        assert_eq!(
+            t(
+                Some("http://cybox.mitre.org/objects#NetworkConnectionObject-2"),
+                "NetworkConnectionObjectType"
+            ),
+            (
+                ObjKind::Unsupported,
+                Cow::Owned("NetworkConnectionObj".to_owned())
+            )
+        );
+        assert_eq!(
+            t(
+                Some("http://cybox.mitre.org/objects#WinFileObject-2"),
+                "WindowsFileObjectType"
+            ),
+            (ObjKind::File, Cow::Owned("WinFileObj".to_owned()))
+        );
+        assert_eq!(
+            t(Some("http://example.com/x"), "MutexObjectType"),
+            (ObjKind::Unsupported, Cow::Owned("MutexObj".to_owned()))
+        );
+    }
+}
