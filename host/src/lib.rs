@@ -2,6 +2,7 @@
 //! modules loaded, checked and hot-swapped, and the batch pipeline that
 //! never loses a record.
 
+pub mod demo_server;
 pub mod duration;
 pub mod guest_log;
 pub mod limits;

@@ -16,6 +16,8 @@ use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
 use taxiway_host::worker::{Batch, BatchStats, Worker};
 
+mod taxii_cli;
+
 // Batches allocate and free buffers of hundreds of KiB; glibc's allocator
 // hands those back to the kernel and faults them in again every batch.
 #[global_allocator]
@@ -45,6 +47,16 @@ enum Command {
     /// Enrichment modules.
     #[command(subcommand)]
     Module(ModuleCommand),
+    /// One-shot TAXII 1.x client verbs.
+    #[command(subcommand)]
+    Taxii(taxii_cli::TaxiiCommand),
+    /// Serve bundled STIX samples from a built-in TAXII server on 127.0.0.1,
+    /// poll it, enrich the bundled sample records and print the tagged ones.
+    Demo {
+        /// Records to enrich instead of the bundled samples (NDJSON).
+        #[arg(long)]
+        records: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +140,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Enrich(args) => enrich(args),
         Command::Module(ModuleCommand::Check { wasm, module }) => module_check(&wasm, &module),
+        Command::Taxii(command) => return taxii_cli::run(command),
+        Command::Demo { records } => taxii_cli::demo(records),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,7 @@ fn params(server: &OpenTaxii, collections: &[&str]) -> FeedParams {
         collections: collections.iter().map(|c| c.to_string()).collect(),
         subscription_id: None,
         begin: None,
+        end: None,
         max_lookback: Duration::from_secs(86_400),
     }
 }

@@ -27,6 +27,8 @@ pub struct FeedParams {
     /// Where the first poll of a collection starts, when it has no cursor yet (bounded by
     /// `max_lookback`; none: `max_lookback` ago).
     pub begin: Option<OffsetDateTime>,
+    /// Where every poll of a data feed ends (none: the server's now).
+    pub end: Option<OffsetDateTime>,
     /// How far back a first poll may reach.
     pub max_lookback: Duration,
 }
@@ -154,7 +156,10 @@ pub fn poll_feed(
         let window = match collection.kind {
             // A data set is unordered: a time window means nothing to it.
             CollectionKind::DataSet => PollWindow::default(),
-            CollectionKind::DataFeed => PollWindow { begin, end: None },
+            CollectionKind::DataFeed => PollWindow {
+                begin,
+                end: params.end,
+            },
         };
         let mut result = CollectionOutcome {
             name: collection.name.clone(),
