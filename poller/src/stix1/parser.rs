@@ -426,6 +426,17 @@ fn push_reference(text: &mut String, r: &BytesRef<'_>, collecting: bool) -> Resu
 }
 
 /// Calls `f` with each attribute's qualified name and unescaped value.
+/// The `operator` attribute of a composition (trimmed), if present.
+fn operator_of(e: &BytesStart<'_>, pos: u64) -> Result<Option<String>, StixError> {
+    let mut operator = None;
+    each_attr(e, pos, |k, v| {
+        if k.0 == "operator" {
+            operator = Some(v.trim().to_owned());
+        }
+    })?;
+    Ok(operator)
+}
+
 fn each_attr<'e>(
     e: &'e BytesStart<'_>,
     pos: u64,
@@ -720,12 +731,7 @@ impl<'p> Parser<'p> {
     }
 
     fn start_composite(&mut self, e: &BytesStart<'_>) -> Result<Ctx, StixError> {
-        let mut operator = None;
-        each_attr(e, self.pos, |k, v| {
-            if k.0 == "operator" {
-                operator = Some(v.trim().to_owned());
-            }
-        })?;
+        let operator = operator_of(e, self.pos)?;
         let Some(ind) = self.inds.last_mut() else {
             return Ok(Ctx::Skip);
         };
@@ -838,12 +844,7 @@ impl<'p> Parser<'p> {
     }
 
     fn start_composition(&mut self, e: &BytesStart<'_>) -> Result<Ctx, StixError> {
-        let mut operator = None;
-        each_attr(e, self.pos, |k, v| {
-            if k.0 == "operator" {
-                operator = Some(v.trim().to_owned());
-            }
-        })?;
+        let operator = operator_of(e, self.pos)?;
         if operator
             .as_deref()
             .is_some_and(|o| o.eq_ignore_ascii_case("OR"))
