@@ -56,18 +56,112 @@ pub fn now_micros() -> Micros {
 
 const NONE: u32 = u32::MAX;
 
-/// One stored indicator. Values live in the lookup maps' keys; metadata that
-/// many indicators share (source, threat type, ...) is held once.
-pub struct Entry {
-    pub indicator: Arc<Indicator>,
-    /// Effective validity window, default TTL applied.
-    pub valid_from: Micros,
-    pub valid_until: Micros,
-    /// The next entry with the same value (another source or id).
-    next: u32,
+/// What indicators of a feed share: everything but id, value and validity.
+/// Held once per distinct combination and referred to by index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Meta {
+    pub kind: IndicatorKind,
+    pub source: String,
+    pub collection: Option<String>,
+    pub confidence: Option<u8>,
+    pub threat_type: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub actors: Vec<String>,
+    pub kill_chain: Vec<String>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
-impl Entry {
+impl Meta {
+    fn heap_bytes(&self) -> usize {
+        let strings = |v: &[String]| size_of_val(v) + v.iter().map(String::capacity).sum::<usize>();
+        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::capacity);
+        self.source.capacity()
+            + opt(&self.collection)
+            + opt(&self.threat_type)
+            + opt(&self.description)
+            + strings(&self.tags)
+            + strings(&self.actors)
+            + strings(&self.kill_chain)
+            + if self.fields.is_empty() {
+                0
+            } else {
+                // Rough: the fields' JSON text.
+                serde_json::to_string(&self.fields).map_or(0, |t| t.len() * 2)
+            }
+    }
+}
+
+/// One stored indicator, compactly: its id lives in the snapshot's id
+/// arena, its shared metadata in the meta table; the value lives in the
+/// lookup maps' keys.
+struct Slot {
+    /// Start of the id in [`Snapshot::ids`]; it ends where the next
+    /// slot's id starts.
+    id_start: u32,
+    meta: u32,
+    /// The next entry with the same value (another source or id).
+    next: u32,
+    /// Effective validity window, default TTL applied.
+    valid_from: Micros,
+    valid_until: Micros,
+}
+
+/// One stored indicator, as seen through a snapshot.
+#[derive(Clone, Copy)]
+pub struct Entry<'a> {
+    id: &'a str,
+    meta: &'a Meta,
+    valid_from: Micros,
+    valid_until: Micros,
+}
+
+impl<'a> Entry<'a> {
+    pub fn id(&self) -> &'a str {
+        self.id
+    }
+    pub fn meta(&self) -> &'a Meta {
+        self.meta
+    }
+    pub fn kind(&self) -> IndicatorKind {
+        self.meta.kind
+    }
+    pub fn source(&self) -> &'a str {
+        &self.meta.source
+    }
+    pub fn collection(&self) -> Option<&'a str> {
+        self.meta.collection.as_deref()
+    }
+    pub fn confidence(&self) -> Option<u8> {
+        self.meta.confidence
+    }
+    pub fn threat_type(&self) -> Option<&'a str> {
+        self.meta.threat_type.as_deref()
+    }
+    pub fn description(&self) -> Option<&'a str> {
+        self.meta.description.as_deref()
+    }
+    pub fn tags(&self) -> &'a [String] {
+        &self.meta.tags
+    }
+    pub fn actors(&self) -> &'a [String] {
+        &self.meta.actors
+    }
+    pub fn kill_chain(&self) -> &'a [String] {
+        &self.meta.kill_chain
+    }
+    pub fn fields(&self) -> &'a serde_json::Map<String, serde_json::Value> {
+        &self.meta.fields
+    }
+    /// Effective start of validity (`Micros::MIN`: none).
+    pub fn valid_from(&self) -> Micros {
+        self.valid_from
+    }
+    /// Effective end of validity, exclusive, default TTL applied
+    /// (`Micros::MAX`: never).
+    pub fn valid_until(&self) -> Micros {
+        self.valid_until
+    }
     pub fn is_valid_at(&self, now: Micros) -> bool {
         self.valid_from <= now && now < self.valid_until
     }
@@ -77,7 +171,11 @@ impl Entry {
 #[derive(Default)]
 pub struct Snapshot {
     version: u64,
-    entries: Vec<Entry>,
+    entries: Vec<Slot>,
+    /// Every entry's id, concatenated in entry order.
+    ids: String,
+    /// Shared metadata, deduplicated; each source's table is appended whole.
+    metas: Vec<Arc<Meta>>,
     ipv4: HashMap<u32, u32>,
     ipv6: HashMap<u128, u32>,
     /// Networks by prefix length, longest first; a lookup masks the address
@@ -130,12 +228,74 @@ impl Snapshot {
         self.entries.is_empty()
     }
 
-    pub fn entry(&self, index: u32) -> &Entry {
-        &self.entries[index as usize]
+    pub fn entry(&self, index: u32) -> Entry<'_> {
+        let i = index as usize;
+        let slot = &self.entries[i];
+        let end = self
+            .entries
+            .get(i + 1)
+            .map_or(self.ids.len(), |s| s.id_start as usize);
+        Entry {
+            id: &self.ids[slot.id_start as usize..end],
+            meta: &self.metas[slot.meta as usize],
+            valid_from: slot.valid_from,
+            valid_until: slot.valid_until,
+        }
     }
 
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = Entry<'_>> {
+        (0..self.entries.len() as u32).map(|i| self.entry(i))
+    }
+
+    /// Distinct metadata records held.
+    pub fn metas(&self) -> usize {
+        self.metas.len()
+    }
+
+    /// Estimated heap bytes of this snapshot: map capacities times their
+    /// slot sizes (plus one control byte each), the entries, the ids, the
+    /// string keys and the meta table (shared with the store's source sets).
+    pub fn heap_bytes(&self) -> usize {
+        fn map<K, V>(m: &HashMap<K, V>) -> usize {
+            m.capacity() * (size_of::<(K, V)>() + 1)
+        }
+        let strings: usize = self
+            .strings
+            .iter()
+            .map(|m| map(m) + m.keys().map(|k| k.len()).sum::<usize>())
+            .sum();
+        self.entries.capacity() * size_of::<Slot>()
+            + self.ids.capacity()
+            + map(&self.ipv4)
+            + map(&self.ipv6)
+            + self.v4_nets.iter().map(|(_, m)| map(m)).sum::<usize>()
+            + self.v6_nets.iter().map(|(_, m)| map(m)).sum::<usize>()
+            + strings
+            + self.metas.capacity() * size_of::<Arc<Meta>>()
+            + self
+                .metas
+                .iter()
+                .map(|m| size_of::<Meta>() + m.heap_bytes())
+                .sum::<usize>()
+    }
+
+    /// The part of [`heap_bytes`](Self::heap_bytes) that is the indicators'
+    /// values themselves (string key bytes, IP keys).
+    pub fn value_bytes(&self) -> usize {
+        let strings: usize = self
+            .strings
+            .iter()
+            .map(|m| m.keys().map(|k| k.len()).sum::<usize>())
+            .sum();
+        strings
+            + self.ipv4.len() * 4
+            + self.ipv6.len() * 16
+            + self.v4_nets.iter().map(|(_, m)| m.len() * 4).sum::<usize>()
+            + self
+                .v6_nets
+                .iter()
+                .map(|(_, m)| m.len() * 16)
+                .sum::<usize>()
     }
 
     /// Every indicator valid at `now` that `value` (of `kind`) matches.
@@ -207,7 +367,7 @@ impl Snapshot {
     ) {
         while at != NONE {
             let entry = &self.entries[at as usize];
-            if entry.is_valid_at(now) {
+            if entry.valid_from <= now && now < entry.valid_until {
                 found(Match {
                     entry: at,
                     value: value.clone(),
@@ -306,7 +466,7 @@ impl Snapshot {
         values: impl IntoIterator<Item = (ObservableKind, &'q str)>,
         options: LookupOptions,
         now: Micros,
-        mut convert: impl FnMut(&Entry, &str) -> T,
+        mut convert: impl FnMut(&Entry<'_>, &str) -> T,
     ) -> BatchMatches<T> {
         let mut out = BatchMatches {
             hits: Vec::new(),
@@ -319,8 +479,7 @@ impl Snapshot {
                 let index = *sent
                     .entry((m.entry, m.value))
                     .or_insert_with_key(|(entry, value)| {
-                        out.indicators
-                            .push(convert(&self.entries[*entry as usize], value));
+                        out.indicators.push(convert(&self.entry(*entry), value));
                         next
                     });
                 out.hits.push((i as u32, index));
@@ -362,12 +521,57 @@ impl Default for StoreConfig {
     }
 }
 
-/// What the store holds of one source, to rebuild snapshots from.
+/// What the store holds of one source, to rebuild snapshots from, in compact
+/// form: ids and values in one text arena, metadata deduplicated (and shared
+/// with the snapshots by `Arc`). Only the last indicator of each id is kept.
 struct SourceSet {
-    indicators: Vec<Arc<Indicator>>,
-    /// When each indicator was first received (for the default TTL), by
-    /// (id) within the source.
-    received: HashMap<String, Micros>,
+    /// Each item's id then its value, concatenated in item order.
+    text: String,
+    items: Vec<Item>,
+    metas: Vec<Arc<Meta>>,
+}
+
+/// No valid-until given (an explicit one is a real date, never this).
+const NO_UNTIL: Micros = Micros::MIN;
+
+struct Item {
+    /// The id is `text[id_start..value_start]`; the value runs from
+    /// `value_start` to the next item's `id_start` (or the end).
+    id_start: u32,
+    value_start: u32,
+    /// Index into the set's `metas`.
+    meta: u32,
+    /// `Micros::MIN`: none.
+    valid_from: Micros,
+    /// [`NO_UNTIL`]: none.
+    valid_until: Micros,
+    /// When the indicator was first received (for the default TTL).
+    received: Micros,
+}
+
+impl SourceSet {
+    fn id(&self, i: usize) -> &str {
+        let item = &self.items[i];
+        &self.text[item.id_start as usize..item.value_start as usize]
+    }
+
+    fn value(&self, i: usize) -> &str {
+        let end = self
+            .items
+            .get(i + 1)
+            .map_or(self.text.len(), |n| n.id_start as usize);
+        &self.text[self.items[i].value_start as usize..end]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.items.capacity() * size_of::<Item>()
+            + self.metas.capacity() * size_of::<Arc<Meta>>()
+    }
+}
+
+fn offset(text: &str) -> u32 {
+    u32::try_from(text.len()).expect("a source's ids and values exceed 4 GiB")
 }
 
 pub struct IndicatorStore {
@@ -402,22 +606,18 @@ impl IndicatorStore {
     ) -> Arc<Snapshot> {
         let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let old = sources.remove(source);
-        let mut received = HashMap::default();
-        for ind in &indicators {
-            let first = old
-                .as_ref()
-                .and_then(|o| o.received.get(&ind.id).copied())
-                .unwrap_or(now);
-            received.insert(ind.id.clone(), first);
-        }
-        sources.insert(
-            source.to_string(),
-            SourceSet {
-                indicators: indicators.into_iter().map(Arc::new).collect(),
-                received,
-            },
-        );
+        let set = compact(old.as_ref(), indicators, now);
+        drop(old);
+        sources.insert(source.to_string(), set);
         self.publish(&sources)
+    }
+
+    /// Estimated heap bytes of what the store keeps besides the snapshot
+    /// (the per-source compact sets it rebuilds snapshots from; their
+    /// metadata is shared with the snapshot and not counted here).
+    pub fn source_bytes(&self) -> usize {
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        sources.values().map(SourceSet::heap_bytes).sum()
     }
 
     /// Replace every source with those in `indicators` (grouped by their
@@ -446,47 +646,120 @@ impl IndicatorStore {
     }
 }
 
+/// One source's indicators in compact form. A later indicator with the same
+/// id replaces an earlier one; indicators keep the time `old` first received
+/// them.
+fn compact(old: Option<&SourceSet>, indicators: Vec<Indicator>, now: Micros) -> SourceSet {
+    let old_received: HashMap<&str, Micros> = old
+        .map(|o| {
+            (0..o.items.len())
+                .map(|i| (o.id(i), o.items[i].received))
+                .collect()
+        })
+        .unwrap_or_default();
+    let keep: Vec<bool> = {
+        let mut by_id: HashMap<&str, usize> = HashMap::default();
+        for (i, ind) in indicators.iter().enumerate() {
+            by_id.insert(&ind.id, i);
+        }
+        indicators
+            .iter()
+            .enumerate()
+            .map(|(i, ind)| by_id.get(ind.id.as_str()) == Some(&i))
+            .collect()
+    };
+    let kept = keep.iter().filter(|&&k| k).count();
+    let bytes: usize = indicators
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(ind, _)| ind.id.len() + ind.value.len())
+        .sum();
+    let mut set = SourceSet {
+        text: String::with_capacity(bytes),
+        items: Vec::with_capacity(kept),
+        metas: Vec::new(),
+    };
+    let mut metas: HashMap<Meta, u32> = HashMap::default();
+    for (ind, keep) in indicators.into_iter().zip(keep) {
+        if !keep {
+            continue;
+        }
+        let received = old_received.get(ind.id.as_str()).copied().unwrap_or(now);
+        let id_start = offset(&set.text);
+        set.text.push_str(&ind.id);
+        let value_start = offset(&set.text);
+        set.text.push_str(&ind.value);
+        let meta = Meta {
+            kind: ind.kind,
+            source: ind.source,
+            collection: ind.collection,
+            confidence: ind.confidence,
+            threat_type: ind.threat_type,
+            description: ind.description,
+            tags: ind.tags,
+            actors: ind.actors,
+            kill_chain: ind.kill_chain,
+            fields: ind.fields,
+        };
+        let next = metas.len() as u32;
+        let meta = *metas.entry(meta).or_insert(next);
+        set.items.push(Item {
+            id_start,
+            value_start,
+            meta,
+            valid_from: ind.valid_from.map_or(Micros::MIN, micros),
+            valid_until: ind.valid_until.map_or(NO_UNTIL, micros),
+            received,
+        });
+    }
+    let mut table: Vec<(u32, Meta)> = metas.into_iter().map(|(m, i)| (i, m)).collect();
+    table.sort_unstable_by_key(|(i, _)| *i);
+    set.metas = table.into_iter().map(|(_, m)| Arc::new(m)).collect();
+    set
+}
+
 fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConfig) -> Snapshot {
     let mut snap = Snapshot {
         version,
         ..Snapshot::default()
     };
-    let total: usize = sources.values().map(|s| s.indicators.len()).sum();
-    snap.entries.reserve(total);
+    let total: usize = sources.values().map(|s| s.items.len()).sum();
+    let id_bytes: usize = sources
+        .values()
+        .flat_map(|s| &s.items)
+        .map(|i| (i.value_start - i.id_start) as usize)
+        .sum();
+    snap.entries.reserve_exact(total);
+    snap.ids.reserve_exact(id_bytes);
     let mut v4_nets: BTreeMap<u8, HashMap<u32, u32>> = BTreeMap::new();
     let mut v6_nets: BTreeMap<u8, HashMap<u128, u32>> = BTreeMap::new();
     let ttl = config.default_ttl.map(|d| d.as_micros() as Micros);
     for set in sources.values() {
-        // Within a source, a later indicator with the same id replaces an
-        // earlier one.
-        let mut by_id: HashMap<&str, usize> = HashMap::default();
-        for (i, ind) in set.indicators.iter().enumerate() {
-            by_id.insert(&ind.id, i);
-        }
-        for (i, ind) in set.indicators.iter().enumerate() {
-            if by_id.get(ind.id.as_str()) != Some(&i) {
-                continue;
-            }
-            let received = set.received.get(&ind.id).copied().unwrap_or(0);
-            let valid_from = ind.valid_from.map_or(Micros::MIN, micros);
-            let valid_until = match (ind.valid_until, ttl) {
-                (Some(until), _) => micros(until),
-                (None, Some(ttl)) => received.saturating_add(ttl),
-                (None, None) => Micros::MAX,
+        let meta_base = snap.metas.len() as u32;
+        snap.metas.extend(set.metas.iter().cloned());
+        for (i, item) in set.items.iter().enumerate() {
+            let value = set.value(i);
+            let kind = set.metas[item.meta as usize].kind;
+            let valid_until = match (item.valid_until, ttl) {
+                (until, _) if until != NO_UNTIL => until,
+                (_, Some(ttl)) => item.received.saturating_add(ttl),
+                (_, None) => Micros::MAX,
             };
-            let index = snap.entries.len() as u32;
-            let head = match ind.kind {
-                IndicatorKind::Ipv4 => ind
-                    .value
+            let index = u32::try_from(snap.entries.len())
+                .ok()
+                .filter(|&i| i != NONE)
+                .expect("fewer than 2^32 - 1 indicators");
+            let head = match kind {
+                IndicatorKind::Ipv4 => value
                     .parse::<Ipv4Addr>()
                     .ok()
                     .map(|a| snap.ipv4.entry(u32::from(a)).or_insert(NONE)),
-                IndicatorKind::Ipv6 => ind
-                    .value
+                IndicatorKind::Ipv6 => value
                     .parse::<Ipv6Addr>()
                     .ok()
                     .map(|a| snap.ipv6.entry(u128::from(a)).or_insert(NONE)),
-                IndicatorKind::Ipv4Cidr => match normalize::ip(&ind.value) {
+                IndicatorKind::Ipv4Cidr => match normalize::ip(value) {
                     Ok(IpValue::V4Net(net, prefix)) => Some(
                         v4_nets
                             .entry(prefix)
@@ -496,7 +769,7 @@ fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConf
                     ),
                     _ => None,
                 },
-                IndicatorKind::Ipv6Cidr => match normalize::ip(&ind.value) {
+                IndicatorKind::Ipv6Cidr => match normalize::ip(value) {
                     Ok(IpValue::V6Net(net, prefix)) => Some(
                         v6_nets
                             .entry(prefix)
@@ -508,11 +781,9 @@ fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConf
                 },
                 other => string_slot(other).map(|slot| {
                     if other == IndicatorKind::Domain {
-                        snap.domain_labels |= label_bit(&ind.value);
+                        snap.domain_labels |= label_bit(value);
                     }
-                    snap.strings[slot]
-                        .entry(ind.value.as_str().into())
-                        .or_insert(NONE)
+                    snap.strings[slot].entry(value.into()).or_insert(NONE)
                 }),
             };
             // The model only holds normalised values, so a value that does
@@ -520,11 +791,14 @@ fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConf
             let Some(head) = head else { continue };
             let next = *head;
             *head = index;
-            snap.entries.push(Entry {
-                indicator: ind.clone(),
-                valid_from,
-                valid_until,
+            let id_start = offset(&snap.ids);
+            snap.ids.push_str(set.id(i));
+            snap.entries.push(Slot {
+                id_start,
+                meta: meta_base + item.meta,
                 next,
+                valid_from: item.valid_from,
+                valid_until,
             });
         }
     }

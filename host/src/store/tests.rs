@@ -31,12 +31,7 @@ fn find(
             parent_domains: parents,
         },
         now,
-        &mut |m| {
-            out.push((
-                snap.entry(m.entry).indicator.id.clone(),
-                m.value.into_owned(),
-            ))
-        },
+        &mut |m| out.push((snap.entry(m.entry).id().to_string(), m.value.into_owned())),
     );
     out.sort();
     out
@@ -315,4 +310,54 @@ fn readers_keep_their_snapshot_while_writers_publish() {
     );
     assert_eq!(seen.len(), 1, "a held snapshot is immutable");
     assert_eq!(store.snapshot().version(), held.version() + 1);
+}
+
+#[test]
+fn shared_metadata_is_held_once_and_read_back_per_entry() {
+    let mut a = ind("a", "Feed", "ipv4-addr", "192.0.2.1");
+    a.threat_type = Some("c2".into());
+    a.tags = vec!["x".into()];
+    let mut b = ind("bee", "Feed", "ipv4-addr", "192.0.2.2");
+    b.threat_type = Some("c2".into());
+    b.tags = vec!["x".into()];
+    let mut c = ind("c", "Feed", "ipv4-addr", "192.0.2.3");
+    c.confidence = Some(5);
+    let store = store_with(vec![a, b, c]);
+    let snap = store.snapshot();
+    assert_eq!(snap.len(), 3);
+    assert_eq!(snap.metas(), 2);
+    let got: Vec<_> = snap
+        .entries()
+        .map(|e| {
+            (
+                e.id().to_string(),
+                e.source().to_string(),
+                e.threat_type().map(str::to_string),
+                e.tags().to_vec(),
+                e.confidence(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "a".into(),
+                "Feed".into(),
+                Some("c2".into()),
+                vec!["x".into()],
+                None
+            ),
+            (
+                "bee".into(),
+                "Feed".into(),
+                Some("c2".into()),
+                vec!["x".into()],
+                None
+            ),
+            ("c".into(), "Feed".into(), None, vec![], Some(5)),
+        ]
+    );
+    assert!(snap.heap_bytes() > 0);
+    assert!(store.source_bytes() > 0);
 }

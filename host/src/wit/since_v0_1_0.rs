@@ -76,23 +76,20 @@ impl indicators::Host for HostState {
         });
         let matches = self
             .snapshot
-            .lookup_batch(values, options, self.now, |entry, value| {
-                let ind = &entry.indicator;
-                Indicator {
-                    id: ind.id.clone(),
-                    kind: indicator_kind(ind.kind),
-                    value: value.to_string(),
-                    stix_type: ind.kind.stix_type().to_string(),
-                    source: ind.source.clone(),
-                    collection: ind.collection.clone(),
-                    confidence: ind.confidence,
-                    threat_type: ind.threat_type.clone(),
-                    description: ind.description.clone(),
-                    valid_from: rfc3339(entry.valid_from),
-                    valid_until: rfc3339(entry.valid_until),
-                    tags: ind.tags.clone(),
-                    actors: ind.actors.clone(),
-                }
+            .lookup_batch(values, options, self.now, |entry, value| Indicator {
+                id: entry.id().to_string(),
+                kind: indicator_kind(entry.kind()),
+                value: value.to_string(),
+                stix_type: entry.kind().stix_type().to_string(),
+                source: entry.source().to_string(),
+                collection: entry.collection().map(str::to_string),
+                confidence: entry.confidence(),
+                threat_type: entry.threat_type().map(str::to_string),
+                description: entry.description().map(str::to_string),
+                valid_from: rfc3339(entry.valid_from()),
+                valid_until: rfc3339(entry.valid_until()),
+                tags: entry.tags().to_vec(),
+                actors: entry.actors().to_vec(),
             });
         LookupResult {
             hits: matches
