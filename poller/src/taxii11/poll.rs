@@ -196,30 +196,15 @@ impl<'a> PollResponseReader<'a> {
             xml.expect_eof()?;
             State::Done
         } else {
-            loop {
-                let (ns, event) = xml.next_resolved()?;
-                let (start, empty) = match event {
-                    Event::Start(s) => (s, false),
-                    Event::Empty(s) => (s, true),
-                    Event::End(_) => {
-                        xml.expect_eof()?;
-                        break State::Done;
-                    }
-                    Event::Eof => return Err(unexpected_eof(&xml).into()),
-                    _ => continue,
-                };
-                if is_taxii(ns, &start, "Content_Block") {
-                    if empty {
-                        return Err(missing_content());
-                    }
-                    break State::InBlock;
-                }
+            // Header elements before the first block feed the header.
+            seek_block(&mut xml, |xml, ns, start, empty| {
                 if ns == Ns::Other {
-                    xml.skip(&start, empty)?;
+                    xml.skip(start, empty)
                 } else {
-                    wire.take_child(&xml.tree(ns, &start, empty)?);
+                    wire.take_child(&xml.tree(ns, start, empty)?);
+                    Ok(())
                 }
-            }
+            })?
         };
         Ok(PollResponseReader {
             xml,
@@ -293,27 +278,36 @@ impl<'a> PollResponseReader<'a> {
 
     /// After a block: the next `<Content_Block>` or the end of the message.
     fn seek_block(&mut self) -> Result<State, ResponseError> {
-        let xml = &mut self.xml;
-        loop {
-            let (ns, event) = xml.next_resolved()?;
-            let (start, empty) = match event {
-                Event::Start(s) => (s, false),
-                Event::Empty(s) => (s, true),
-                Event::End(_) => {
-                    xml.expect_eof()?;
-                    return Ok(State::Done);
-                }
-                Event::Eof => return Err(unexpected_eof(xml).into()),
-                _ => continue,
-            };
-            if is_taxii(ns, &start, "Content_Block") {
-                if empty {
-                    return Err(missing_content());
-                }
-                return Ok(State::InBlock);
+        seek_block(&mut self.xml, |xml, _, start, empty| xml.skip(start, empty))
+    }
+}
+
+/// Reads the message's children up to the next `<Content_Block>` (`InBlock`,
+/// positioned inside it) or the message's end (`Done`); every other child
+/// element is handed to `other`, which must consume it.
+fn seek_block<'a>(
+    xml: &mut Xml<'a>,
+    mut other: impl FnMut(&mut Xml<'a>, Ns, &BytesStart<'a>, bool) -> Result<(), ParseError>,
+) -> Result<State, ResponseError> {
+    loop {
+        let (ns, event) = xml.next_resolved()?;
+        let (start, empty) = match event {
+            Event::Start(s) => (s, false),
+            Event::Empty(s) => (s, true),
+            Event::End(_) => {
+                xml.expect_eof()?;
+                return Ok(State::Done);
             }
-            xml.skip(&start, empty)?;
+            Event::Eof => return Err(unexpected_eof(xml).into()),
+            _ => continue,
+        };
+        if is_taxii(ns, &start, "Content_Block") {
+            if empty {
+                return Err(missing_content());
+            }
+            return Ok(State::InBlock);
         }
+        other(xml, ns, &start, empty)?;
     }
 }
 
