@@ -50,6 +50,26 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// The shortest text [`parse`] reads back as `d` (`90d`, `1h30m`, `250ms`).
+pub fn format(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    let ms = d.subsec_millis();
+    if ms > 0 {
+        out.push_str(&format!("{ms}ms"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +84,13 @@ mod tests {
         assert!(parse("5y").unwrap_err().contains("unknown unit"));
         assert!(parse("m").unwrap_err().contains("expected a number"));
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn formats_what_parse_reads_back() {
+        for text in ["90d", "1h30m", "250ms", "17d", "15m", "1s500ms"] {
+            assert_eq!(format(parse(text).unwrap()), text);
+        }
+        assert_eq!(format(Duration::ZERO), "0s");
     }
 }

@@ -2,6 +2,7 @@
 //! modules loaded, checked and hot-swapped, and the batch pipeline that
 //! never loses a record.
 
+pub mod config;
 pub mod demo_server;
 pub mod duration;
 pub mod guest_log;
@@ -9,6 +10,8 @@ pub mod limits;
 pub mod module;
 pub mod registry;
 pub mod runtime;
+pub mod service;
+pub mod state;
 pub mod store;
 pub mod wit;
 pub mod worker;

@@ -57,6 +57,25 @@ enum Command {
         #[arg(long)]
         records: Option<PathBuf>,
     },
+    /// Run as a service: poll the configured feeds, keep indicators across
+    /// restarts, enrich over HTTP.
+    Serve {
+        /// The configuration (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file and report every problem with its line.
+    Validate {
+        /// The configuration (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +161,8 @@ fn main() -> ExitCode {
         Command::Module(ModuleCommand::Check { wasm, module }) => module_check(&wasm, &module),
         Command::Taxii(command) => return taxii_cli::run(command),
         Command::Demo { records } => taxii_cli::demo(records),
+        Command::Serve { config } => serve(&config),
+        Command::Config(ConfigCommand::Validate { file }) => return validate_config(&file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -162,6 +183,50 @@ fn init_logging(filter: &str, json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+fn serve(config: &Path) -> anyhow::Result<()> {
+    let service = taxiway_host::service::Service::open(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("taxiway-http")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(taxiway_host::service::serve(service, None))?;
+    // Feed polls still running are blocking calls: do not wait for them.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// Exit 0 when valid, 2 with every problem listed otherwise.
+fn validate_config(file: &Path) -> ExitCode {
+    match taxiway_host::config::load(file) {
+        Ok(c) => {
+            println!(
+                "ok: {}: {} feed(s), module {}, listening on {}, state in {}",
+                file.display(),
+                c.feeds.len(),
+                c.enricher.module,
+                c.server.listen,
+                c.state.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems.0 {
+                match p.line {
+                    Some(line) => eprintln!("{}:{line}: {}: {}", file.display(), p.key, p.message),
+                    None => eprintln!("{}: {}: {}", file.display(), p.key, p.message),
+                }
+            }
+            eprintln!(
+                "taxiway: {} problem(s) in {}",
+                problems.0.len(),
+                file.display()
+            );
+            ExitCode::from(2)
+        }
     }
 }
 

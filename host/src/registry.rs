@@ -22,6 +22,9 @@ use crate::runtime::Runtime;
 /// The component built from `enricher-wasm` by this build.
 pub const DEFAULT_MODULE: &[u8] = include_bytes!(env!("TAXIWAY_DEFAULT_MODULE"));
 
+/// Names accepted after `builtin:`.
+pub const BUILTIN_NAMES: &[&str] = &["cse"];
+
 /// Where the serving module comes from.
 #[derive(Clone, Debug)]
 pub enum ModuleSource {
@@ -32,6 +35,18 @@ pub enum ModuleSource {
 }
 
 impl ModuleSource {
+    /// `builtin:<name>`, else a path as [`ModuleSource::resolve`] takes it.
+    pub fn parse(text: &str, name: Option<&str>) -> Result<Self, String> {
+        match text.strip_prefix("builtin:") {
+            Some("cse") => Ok(ModuleSource::BuiltIn),
+            Some(other) => Err(format!(
+                "no built-in module `{other}` (built-in: {})",
+                BUILTIN_NAMES.join(", ")
+            )),
+            None => Self::resolve(Path::new(text), name),
+        }
+    }
+
     /// `path` may be a file, or a folder holding `<name>.wasm` modules, of
     /// which `name` picks the serving one (default: the only one there).
     pub fn resolve(path: &Path, name: Option<&str>) -> Result<Self, String> {
@@ -67,8 +82,8 @@ pub struct RegistryStats {
 
 pub struct Registry {
     runtime: Arc<Runtime>,
-    source: ModuleSource,
-    settings: String,
+    /// What [`Registry::reload`] loads: the source and its settings.
+    source: Mutex<(ModuleSource, String)>,
     cache: Option<Cache>,
     serving: ArcSwap<LoadedModule>,
     generation: AtomicU64,
@@ -89,8 +104,7 @@ impl Registry {
         tracing::info!(module = %first.label, origin = %first.info.origin, "module serving");
         Ok(Arc::new(Registry {
             runtime,
-            source,
-            settings,
+            source: Mutex::new((source, settings)),
             cache,
             serving: ArcSwap::from_pointee(first),
             generation: AtomicU64::new(1),
@@ -101,6 +115,17 @@ impl Registry {
 
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
+    }
+
+    fn source(&self) -> (ModuleSource, String) {
+        self.source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The module new batches use. Never blocks.
@@ -116,12 +141,41 @@ impl Registry {
     /// Load the source again and swap it in if it passes every check.
     pub fn reload(&self) -> Result<Arc<LoadedModule>, LoadError> {
         let _guard = self.loading.lock().unwrap_or_else(|e| e.into_inner());
-        match load_source(
-            &self.runtime,
-            &self.source,
-            &self.settings,
-            self.cache.as_ref(),
-        ) {
+        let (source, settings) = self.source();
+        self.load_and_swap(&source, &settings)
+    }
+
+    /// Serve another source (with its settings) from now on, if it passes
+    /// every check; otherwise keep the current one.
+    pub fn switch(
+        &self,
+        source: ModuleSource,
+        settings: String,
+    ) -> Result<Arc<LoadedModule>, LoadError> {
+        let _guard = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        let module = self.load_and_swap(&source, &settings)?;
+        *self.source.lock().unwrap_or_else(|e| e.into_inner()) = (source, settings);
+        Ok(module)
+    }
+
+    /// Serve `module`, already loaded and checked from `source`.
+    pub fn install(
+        &self,
+        source: ModuleSource,
+        settings: String,
+        module: LoadedModule,
+    ) -> Arc<LoadedModule> {
+        let _guard = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        *self.source.lock().unwrap_or_else(|e| e.into_inner()) = (source, settings);
+        self.swap(module)
+    }
+
+    fn load_and_swap(
+        &self,
+        source: &ModuleSource,
+        settings: &str,
+    ) -> Result<Arc<LoadedModule>, LoadError> {
+        match load_source(&self.runtime, source, settings, self.cache.as_ref()) {
             Ok(module) => Ok(self.swap(module)),
             Err(e) => {
                 self.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -149,10 +203,10 @@ impl Registry {
     /// Watch the module file and reload when it changes. Returns the watcher;
     /// dropping it stops watching.
     pub fn watch(self: &Arc<Self>) -> notify::Result<Option<WatchHandle>> {
-        let ModuleSource::File(path) = &self.source else {
+        let ModuleSource::File(path) = self.source().0 else {
             return Ok(None);
         };
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        let path = std::path::absolute(&path).unwrap_or(path);
         // Watch the folder: editors and deploy tools replace files by rename,
         // which a watch on the file itself would miss.
         let dir = path

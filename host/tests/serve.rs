@@ -1,0 +1,484 @@
+//! `taxiway serve` as a real process: against a real OpenTAXII 0.9.3 (from
+//! PyPI, see poller/tests/support/opentaxii.rs) and the built-in demo TAXII
+//! server, through its HTTP API.
+
+#[path = "support/guests.rs"]
+mod guests;
+#[path = "../../poller/tests/support/opentaxii.rs"]
+mod opentaxii;
+#[path = "support/service.rs"]
+mod service;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use opentaxii::{OpenTaxii, READER};
+use serde_json::json;
+use service::{Service, TOKEN, write_config};
+
+fn ips(range: std::ops::Range<u32>) -> Vec<(&'static str, String)> {
+    range
+        .map(|i| ("ipv4-addr", format!("203.0.113.{i}")))
+        .collect()
+}
+
+fn cse_record(ip: &str) -> String {
+    json!({"objectType": "Network", "srcDevice_ip": ip, "dstDevice_ip": "10.1.1.1", "dstPort": 443})
+        .to_string()
+}
+
+fn matches(s: &Service, value: &str) -> Vec<serde_json::Value> {
+    let r = s.get(&format!("/v1/indicators?value={value}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["matches"].as_array().unwrap().clone()
+}
+
+fn feed_toml(server: &OpenTaxii, dir: &std::path::Path, name: &str, collections: &str) -> String {
+    let password = dir.join(format!("{name}.password"));
+    std::fs::write(&password, format!("{}\n", READER.1)).unwrap();
+    format!(
+        "[[feed]]\nname = \"{name}\"\ndescription = \"OpenTAXII under test\"\nurl = \"{}\"\npoll_interval = \"1h\"\ncollections = \"{collections}\"\nusername = \"{}\"\npassword_file = \"{}\"\nmax_lookback = \"1d\"\ntimeout = \"10s\"\n\n",
+        server.discovery_url(),
+        READER.0,
+        password.display()
+    )
+}
+
+/// Indicators appear, records are tagged over HTTP (plain and gzip), metrics
+/// count them; after kill -9 the indicators are served at once from the
+/// state, and the next poll fetches only what was pushed since.
+#[test]
+fn polls_tags_and_survives_kill_9_with_its_cursors() {
+    let server = OpenTaxii::start();
+    server.push(&[("ips", ips(1..3)), ("ips", ips(3..4))]);
+    let dir = tempfile::tempdir().unwrap();
+    let (config, port) = write_config(dir.path(), &feed_toml(&server, dir.path(), "acme", "ips"));
+
+    let s = Service::start(&config, port);
+    s.wait_for("/v1/feeds/acme", "the first poll", |r| {
+        r.json()["status"]["last_success"].is_string()
+    });
+    for i in 1..4 {
+        let m = matches(&s, &format!("203.0.113.{i}"));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0]["feed"], "acme");
+        assert_eq!(m[0]["collection"], "ips");
+        assert_eq!(m[0]["kind"], "ipv4");
+    }
+    assert!(matches(&s, "203.0.113.9").is_empty());
+
+    // Tagged through the API, in order, one line out per line in.
+    let body = format!(
+        "{}\n{}\n{}\n",
+        cse_record("203.0.113.2"),
+        cse_record("198.51.100.7"),
+        cse_record("203.0.113.3")
+    );
+    let r = s.enrich(&body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lines: Vec<serde_json::Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[0]["listMatches"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("acme")),
+        "{}",
+        r.body
+    );
+    assert_eq!(lines[0]["matchedItems"][0]["value"], "203.0.113.2");
+    assert_eq!(
+        r.body.lines().nth(1).unwrap(),
+        cse_record("198.51.100.7"),
+        "untagged records come back byte-identical"
+    );
+    assert!(
+        lines[2]["listMatches"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("column:srcDevice_ip"))
+    );
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body.as_bytes()).unwrap();
+    let r2 = s.send(
+        "POST",
+        "/v1/enrich",
+        &gz.finish().unwrap(),
+        &[("Content-Encoding", "gzip")],
+    );
+    assert_eq!(r2.status, 200, "{}", r2.body);
+    assert_eq!(r2.body, r.body, "gzip bodies enrich the same");
+
+    let metrics = s.get("/metrics").body;
+    for line in [
+        "taxiway_records_in_total 6",
+        "taxiway_records_tagged_total 4",
+        "taxiway_indicators{feed=\"acme\",kind=\"ipv4\"} 3",
+        "taxiway_feed_polls_total{feed=\"acme\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
+
+    // kill -9, push more, restart: the old indicators match before any poll.
+    s.kill_9();
+    server.push(&[("ips", ips(10..12))]);
+    let s = Service::start(&config, port);
+    assert_eq!(
+        matches(&s, "203.0.113.1").len(),
+        1,
+        "persisted indicators served at once"
+    );
+    assert!(
+        matches(&s, "203.0.113.10").is_empty(),
+        "not polled yet (interval 1h)"
+    );
+    let r = s.send("POST", "/v1/feeds/acme/poll?wait=true", b"", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let report = r.json();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["indicators"], 2, "only the new content: {report}");
+    assert_eq!(report["held"], 5, "{report}");
+    assert_eq!(matches(&s, "203.0.113.11").len(), 1);
+    assert_eq!(matches(&s, "203.0.113.2").len(), 1);
+
+    // A clean stop.
+    assert!(s.stop().success());
+}
+
+/// Feeds added through the API get polled; a failing feed does not block
+/// the others; the admin token is enforced; bad requests get clear errors;
+/// secrets never come back.
+#[test]
+fn api_feeds_failing_feeds_auth_and_errors() {
+    let server = OpenTaxii::start();
+    server.push(&[
+        ("ips", ips(20..22)),
+        ("domains", vec![("domain-name", "evil.example".into())]),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    // A feed whose server is not there, polled every second.
+    let broken = "[[feed]]\nname = \"broken\"\nurl = \"http://127.0.0.1:9/services/discovery\"\npoll_interval = \"1s\"\ntimeout = \"1s\"\n\n";
+    let (config, port) = write_config(dir.path(), broken);
+    let s = Service::start(&config, port);
+
+    // Auth.
+    assert_eq!(s.get_as("/healthz", None).status, 200);
+    assert_eq!(s.get_as("/readyz", None).status, 200);
+    for path in [
+        "/v1/feeds",
+        "/metrics",
+        "/v1/modules",
+        "/v1/indicators?value=x",
+    ] {
+        let r = s.get_as(path, None);
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "unauthorized");
+        assert_eq!(
+            s.get_as(path, Some("wrong-token-wrong-token")).status,
+            401,
+            "{path}"
+        );
+    }
+
+    // Add a feed the seed's way.
+    let add = json!({
+        "name": "api feed",
+        "description": "added at runtime",
+        "url": server.discovery_url(),
+        "poll_interval": "1h",
+        "default_ttl": "30d",
+        "collections": "ips, domains",
+        "username": READER.0,
+        "password": READER.1,
+    });
+    let r = s.post_json("/v1/feeds", &add);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        !r.body.contains(READER.1),
+        "the password never comes back: {}",
+        r.body
+    );
+    s.wait_for(
+        "/v1/indicators?value=a.b.evil.example",
+        "the API feed's indicators",
+        |r| r.json()["matches"].as_array().is_some_and(|m| m.len() == 1),
+    );
+    let m = matches(&s, "203.0.113.21");
+    assert_eq!(m[0]["feed"], "api feed");
+    assert!(
+        m[0]["valid_until"].is_string(),
+        "the default TTL gives an end: {m:?}"
+    );
+
+    // The broken feed keeps failing, without holding up the other.
+    let r = s.wait_for("/v1/feeds/broken", "failures of the broken feed", |r| {
+        r.json()["status"]["consecutive_failures"].as_u64() >= Some(2)
+    });
+    assert!(
+        r.json()["status"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:9"),
+        "{}",
+        r.body
+    );
+    let feeds = s.get("/v1/feeds");
+    assert!(!feeds.body.contains(READER.1));
+    let listed = feeds.json();
+    let mut names: Vec<&str> = listed["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api feed", "broken"]);
+
+    // Clear errors.
+    let cases: Vec<(Req, u16, &str)> = vec![
+        (
+            ("POST", "/v1/feeds", add.to_string().into_bytes()),
+            409,
+            "feed_exists",
+        ),
+        (
+            ("POST", "/v1/feeds", b"{not json".to_vec()),
+            400,
+            "bad_json",
+        ),
+        (
+            (
+                "POST",
+                "/v1/feeds",
+                br#"{"name":"x/y","url":"ftp://h","poll_interval":"soon"}"#.to_vec(),
+            ),
+            422,
+            "invalid_feed",
+        ),
+        (
+            (
+                "PATCH",
+                "/v1/feeds/broken",
+                br#"{"description":"x"}"#.to_vec(),
+            ),
+            409,
+            "feed_in_config_file",
+        ),
+        (
+            ("DELETE", "/v1/feeds/nope", Vec::new()),
+            404,
+            "feed_not_found",
+        ),
+        (
+            ("POST", "/v1/feeds/nope/poll", Vec::new()),
+            404,
+            "feed_not_found",
+        ),
+        (
+            ("PUT", "/v1/modules/bad", b"not a component".to_vec()),
+            422,
+            "module_rejected",
+        ),
+        (("GET", "/v1/indicators", Vec::new()), 400, "missing_value"),
+        (("GET", "/v2/nothing", Vec::new()), 404, "not_found"),
+    ];
+    for ((method, path, body), status, code) in cases {
+        let r = s.send(method, path, &body, &[]);
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert_eq!(
+            r.json()["error"]["code"],
+            code,
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    let r = s.send(
+        "POST",
+        "/v1/feeds",
+        br#"{"name":"x/y","url":"ftp://h","poll_interval":"soon"}"#,
+        &[],
+    );
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    for needle in ["feed.name", "feed.url", "feed.poll_interval"] {
+        assert!(message.contains(needle), "{needle} in {message}");
+    }
+    let r = s.send("POST", "/v1/enrich", b"{}", &[("Content-Encoding", "br")]);
+    assert_eq!(r.status, 415, "{}", r.body);
+
+    // PATCH an API feed, then delete it: its indicators stop matching.
+    let r = s.send(
+        "PATCH",
+        "/v1/feeds/api%20feed",
+        br#"{"description":"changed"}"#,
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["description"], "changed");
+    let r = s.send("DELETE", "/v1/feeds/api%20feed", b"", &[]);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(matches(&s, "203.0.113.21").is_empty());
+    assert_eq!(s.get("/v1/feeds/api%20feed").status, 404);
+}
+
+type Req = (&'static str, &'static str, Vec<u8>);
+
+/// Indicators from the built-in demo TAXII server; a component uploaded
+/// through the API takes over while a steady stream of requests runs, and
+/// no request fails or comes back untagged.
+#[test]
+fn an_uploaded_module_takes_over_under_load() {
+    let demo = taxiway_host::demo_server::DemoServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let feed = format!(
+        "[[feed]]\nname = \"demo\"\nurl = \"{}\"\npoll_interval = \"1h\"\nmax_lookback = \"3650d\"\n",
+        demo.discovery_url()
+    );
+    let (config, port) = write_config(dir.path(), &feed);
+    let s = Arc::new(Service::start(&config, port));
+    // A listed IP from the bundled samples.
+    let listed = s
+        .wait_for("/metrics", "indicators from the demo feed", |r| {
+            r.body
+                .contains("taxiway_indicators{feed=\"demo\",kind=\"ipv4\"}")
+        })
+        .body;
+    drop(listed);
+    let ip = std::fs::read_to_string(guests::root().join("samples/stix/ips.xml")).unwrap();
+    let ip = ip
+        .split("<AddressObj:Address_Value")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .split("##comma##")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!matches(&s, &ip).is_empty(), "{ip} is listed");
+    // Both modules see this record as a hit: CSE through srcDevice_ip, the
+    // test tagger through `ip`.
+    let record = json!({"srcDevice_ip": ip, "ip": ip}).to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let by_b = Arc::new(AtomicU64::new(0));
+    let load = {
+        let (s, stop, sent, by_b, record) = (
+            s.clone(),
+            stop.clone(),
+            sent.clone(),
+            by_b.clone(),
+            record.clone(),
+        );
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let r = s.enrich(&record);
+                assert_eq!(r.status, 200, "{}", r.body);
+                let line = r.body.trim_end();
+                let cse = line.contains("\"listMatches\"");
+                let b =
+                    line.contains("\"taggedBy\":\"b\",\"hits\":") && !line.contains("\"hits\":0");
+                assert!(cse || b, "an untagged or failed response: {line}");
+                assert!(!line.contains("taxiwayError"), "{line}");
+                sent.fetch_add(1, Ordering::Relaxed);
+                if b {
+                    by_b.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let bytes = std::fs::read(&guests::guests().tagger_b).unwrap();
+    let r = s.send(
+        "PUT",
+        "/v1/modules/tagger-b",
+        &bytes,
+        &[("Content-Type", "application/wasm")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["serving"]["version"], "1.0.0-b");
+    // A broken upload is refused and changes nothing.
+    let r = s.send("PUT", "/v1/modules/broken", b"\0asm garbage", &[]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("no failed or untagged request");
+    assert!(sent.load(Ordering::Relaxed) > 20, "a steady stream ran");
+    assert!(
+        by_b.load(Ordering::Relaxed) > 0,
+        "the uploaded module served"
+    );
+    let modules = s.get("/v1/modules").json();
+    assert_eq!(modules["serving"]["version"], "1.0.0-b");
+    assert!(
+        modules["uploaded"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("tagger-b"))
+    );
+    let metrics = s.get("/metrics").body;
+    assert!(
+        metrics.contains("taxiway_module_rejected_loads_total 1"),
+        "{metrics}"
+    );
+
+    // The upload survives a restart.
+    let s = Arc::into_inner(s).unwrap();
+    assert!(s.stop().success());
+    let s = Service::start(&config, port);
+    assert_eq!(s.get("/v1/modules").json()["serving"]["version"], "1.0.0-b");
+    let _ = TOKEN;
+}
+
+#[test]
+fn config_validate_reports_every_problem_and_serve_refuses_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nadmin_token = \"0123456789abcdef0123\"\n[[feed]]\nname = \"a\"\nurl = \"ftp://x\"\npoll_interval = \"soon\"\n[[feed]]\nnme = \"b\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taxiway"))
+        .args(["config", "validate"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        ":5: feed[1].url",
+        ":6: feed[1].poll_interval",
+        ":8: feed[2].nme: unknown key (did you mean `name`?)",
+        "feed[2].name: required",
+    ] {
+        assert!(stderr.contains(needle), "{needle} not in {stderr}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taxiway"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("poll_interval"));
+
+    let example = guests::root().join("taxiway.example.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taxiway"))
+        .args(["config", "validate"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
