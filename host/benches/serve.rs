@@ -1,0 +1,311 @@
+//! `POST /v1/enrich` of a real `taxiway serve` (in this process, on
+//! loopback): latency of single-record requests at 1, 16 and 64 concurrent
+//! keep-alive clients, and records/s with 1,000-record bodies against the
+//! same records through a worker directly (what `taxiway enrich` does).
+//!
+//! The indicators (default 10^5, `BENCH_INDICATORS`) are written to the
+//! service's state before it starts, as a previous poll would have left
+//! them; the load generator runs in the same process, on the same 2 cores.
+//!
+//! `cargo bench -p taxiway --bench serve` (env BENCH_INDICATORS,
+//! BENCH_REQUESTS: single-record requests per concurrency level).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taxiway_host::service::{Service, serve};
+use taxiway_host::state::State;
+use taxiway_host::worker::{Batch, Worker};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+#[path = "support/data.rs"]
+mod data;
+use data::{Rng, env_usize, records};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const TOKEN: &str = "bench-admin-token-0123456789";
+
+fn indicators(
+    n: usize,
+    rng: &mut Rng,
+) -> (Vec<taxiway_poller::Indicator>, Vec<(String, &'static str)>) {
+    let mut out = Vec::with_capacity(n);
+    let mut hits = Vec::new();
+    for i in 0..n {
+        let (ty, value, field) = if i % 3 == 0 {
+            (
+                "domain-name",
+                format!("d{i}.bad-{}.example", rng.below(5000)),
+                "dns_queryDomain",
+            )
+        } else {
+            (
+                "ipv4-addr",
+                format!(
+                    "{}.{}.{}.{}",
+                    11 + rng.below(150),
+                    rng.below(256),
+                    rng.below(256),
+                    1 + rng.below(254)
+                ),
+                "dstDevice_ip",
+            )
+        };
+        let ind =
+            taxiway_poller::Indicator::new(format!("ind-{i}"), "BenchFeed", ty, &value).unwrap();
+        if i % 97 == 0 {
+            hits.push((value, field));
+        }
+        out.push(ind);
+    }
+    (out, hits)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Client {
+    reader: BufReader<TcpStream>,
+    request: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            reader: BufReader::new(stream),
+            request: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// POST `body` to /v1/enrich; returns the response body.
+    async fn enrich(&mut self, body: &[u8]) -> &[u8] {
+        self.request.clear();
+        self.request.extend_from_slice(
+            format!(
+                "POST /v1/enrich HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {TOKEN}\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        self.request.extend_from_slice(body);
+        self.reader
+            .get_mut()
+            .write_all(&self.request)
+            .await
+            .unwrap();
+        let mut line = String::new();
+        let mut length = 0usize;
+        let mut status = 0u16;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).await.unwrap();
+            if status == 0 {
+                status = line
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                continue;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        assert_eq!(status, 200, "enrich failed");
+        self.body.resize(length, 0);
+        self.reader.read_exact(&mut self.body).await.unwrap();
+        &self.body
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn main() {
+    let n_indicators = env_usize("BENCH_INDICATORS", 100_000);
+    let n_requests = env_usize("BENCH_REQUESTS", 20_000);
+    let mut rng = Rng(0x5eed);
+    let (inds, hits) = indicators(n_indicators, &mut rng);
+    let recs = records(20_000, &hits, &mut rng);
+
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let started = Instant::now();
+    State::open(&state_dir)
+        .unwrap()
+        .commit_poll("BenchFeed", inds, &[], taxiway_host::store::now_micros())
+        .unwrap();
+    eprintln!(
+        "{n_indicators} indicators stored in {:?}",
+        started.elapsed()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("taxiway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_token = \"{TOKEN}\"\n[state]\ndir = \"state\"\n\
+             [[feed]]\nname = \"BenchFeed\"\nurl = \"http://127.0.0.1:9/discovery\"\ndefault_ttl = \"never\"\nenabled = false\n"
+        ),
+    )
+    .unwrap();
+    let service = Service::open(&config).unwrap();
+    eprintln!(
+        "service open with {} indicators after {:?}",
+        service.store.snapshot().len(),
+        started.elapsed()
+    );
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let server = service.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(serve(server, Some(ready_tx)))
+            .unwrap();
+    });
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = ready_rx.blocking_recv().unwrap();
+    assert_eq!(addr.port(), port);
+
+    let recs = Arc::new(recs);
+    println!(
+        "POST /v1/enrich, single-record bodies ({n_requests} requests per level, {n_indicators} indicators):"
+    );
+    for clients in [1usize, 16, 64] {
+        let per_client = n_requests / clients;
+        let started = Instant::now();
+        let latencies = client_rt.block_on(async {
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let recs = recs.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut client = Client::connect(port).await;
+                    let mut lat = Vec::with_capacity(per_client);
+                    for i in 0..per_client {
+                        let rec = &recs[(c * per_client + i) % recs.len()];
+                        let t = Instant::now();
+                        let out = client.enrich(rec).await;
+                        lat.push(t.elapsed());
+                        assert_eq!(out.last(), Some(&b'\n'));
+                    }
+                    lat
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap());
+            }
+            all
+        });
+        let elapsed = started.elapsed();
+        let mut sorted = latencies;
+        sorted.sort();
+        println!(
+            "  {clients:>2} clients: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
+            percentile(&sorted, 0.50).as_secs_f64() * 1e6,
+            percentile(&sorted, 0.99).as_secs_f64() * 1e6,
+            sorted.last().unwrap().as_secs_f64() * 1e6,
+            sorted.len() as f64 / elapsed.as_secs_f64()
+        );
+    }
+
+    // Bulk: 1,000-record bodies.
+    let bodies: Vec<Vec<u8>> = recs
+        .chunks(1000)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .flat_map(|r| r.iter().copied().chain([b'\n']))
+                .collect()
+        })
+        .collect();
+    let rounds = 5;
+    let total = bodies.len() * 1000 * rounds;
+    for clients in [1usize, 2] {
+        let bodies = Arc::new(bodies.clone());
+        let started = Instant::now();
+        client_rt.block_on(async {
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let bodies = bodies.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut client = Client::connect(port).await;
+                    for r in 0..rounds {
+                        for (i, body) in bodies.iter().enumerate() {
+                            if (i + r) % clients == c {
+                                let out = client.enrich(body).await;
+                                assert_eq!(memchr::memchr_iter(b'\n', out).count(), 1000);
+                            }
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let rate = total as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "POST /v1/enrich, 1,000-record bodies, {clients} client(s): {:.0} records/s",
+            rate
+        );
+    }
+
+    // The same records through a worker directly, one thread, batches of
+    // 1,000: `taxiway enrich`'s path.
+    let mut worker = Worker::new(
+        service.registry.runtime().clone(),
+        service.registry.clone(),
+        service.store.clone(),
+    );
+    let mut out = Vec::new();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for chunk in recs.chunks(1000) {
+            let mut batch = Batch::new();
+            for r in chunk {
+                batch.push(r);
+            }
+            out.clear();
+            worker.enrich(&batch, &mut out);
+        }
+    }
+    let rate = (recs.len() * rounds) as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "worker directly (taxiway enrich's path), batches of 1,000, 1 thread: {rate:.0} records/s"
+    );
+    let started = Instant::now();
+    let mut batch = Batch::new();
+    for r in recs.iter() {
+        batch.clear();
+        batch.push(r);
+        out.clear();
+        worker.enrich(&batch, &mut out);
+    }
+    let per = started.elapsed() / recs.len() as u32;
+    println!(
+        "worker directly, single-record batches: {:.1} µs per call",
+        per.as_secs_f64() * 1e6
+    );
+}
