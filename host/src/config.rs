@@ -147,6 +147,8 @@ pub struct ServerConfig {
 pub struct StateConfig {
     /// Database and uploaded modules.
     pub dir: PathBuf,
+    /// How often expired indicators are swept from disk and memory.
+    pub sweep_interval: Duration,
 }
 
 /// One problem in a configuration, with its line when known.
@@ -672,6 +674,7 @@ impl Reader {
             Some(node) => self.state(node),
             None => Some(StateConfig {
                 dir: self.base.join("taxiway-state"),
+                sweep_interval: DEFAULT_SWEEP,
             }),
         };
         self.unknown(&f, &["feed", "enricher", "server", "state"]);
@@ -790,8 +793,17 @@ impl Reader {
             .string(&mut f, "dir")
             .map(|d| self.path(d))
             .unwrap_or_else(|| self.base.join("taxiway-state"));
-        self.unknown(&f, &["dir"]);
-        Some(StateConfig { dir })
+        let sweep_interval = self.duration(
+            &mut f,
+            "sweep_interval",
+            Duration::from_secs(1),
+            DEFAULT_SWEEP,
+        );
+        self.unknown(&f, &["dir", "sweep_interval"]);
+        Some(StateConfig {
+            dir,
+            sweep_interval,
+        })
     }
 
     fn feed(&mut self, node: &Node, path: &str) -> Option<FeedConfig> {
@@ -919,6 +931,8 @@ impl Reader {
         })
     }
 }
+
+const DEFAULT_SWEEP: Duration = Duration::from_secs(600);
 
 /// Every key a feed takes.
 pub const FEED_KEYS: &[&str] = &[

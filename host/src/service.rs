@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Context;
 use taxiway_poller::client::Secret;
@@ -36,9 +35,6 @@ use pool::WorkerPool;
 
 /// `meta` key naming the uploaded module that serves (none: the config's).
 const UPLOADED_MODULE: &str = "uploaded_module";
-
-/// How often expired indicators are swept from disk and memory.
-const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 pub struct Service {
     config_path: PathBuf,
@@ -188,8 +184,14 @@ impl Service {
             self.start_feed(feed, origin);
         }
         let weak = Arc::downgrade(self);
+        let every = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .state
+            .sweep_interval;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
                 let Some(service) = weak.upgrade() else {

@@ -162,11 +162,44 @@ fn api_feeds_failing_feeds_auth_and_errors() {
         ("ips", ips(20..22)),
         ("domains", vec![("domain-name", "evil.example".into())]),
     ]);
+    // Indicators without a validity window: the feeds' TTLs apply.
+    server.push_open_ended(&[("ips", ips(30..31))]);
     let dir = tempfile::tempdir().unwrap();
     // A feed whose server is not there, polled every second.
     let broken = "[[feed]]\nname = \"broken\"\nurl = \"http://127.0.0.1:9/services/discovery\"\npoll_interval = \"1s\"\ntimeout = \"1s\"\n\n";
-    let (config, port) = write_config(dir.path(), broken);
+    // A feed whose indicators live two seconds.
+    let short = feed_toml(&server, dir.path(), "short", "ips").replace(
+        "poll_interval = \"1h\"",
+        "poll_interval = \"1h\"\ndefault_ttl = \"2s\"",
+    );
+    let (config, port) = write_config(dir.path(), &format!("{broken}{short}"));
     let s = Service::start(&config, port);
+
+    // The short-lived feed's indicators match, then expire at once, then
+    // are swept from the state.
+    s.wait_for(
+        "/v1/indicators?value=203.0.113.30",
+        "the short feed's indicators",
+        |r| {
+            r.json()["matches"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["feed"] == "short"))
+        },
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let m = matches(&s, "203.0.113.30");
+    assert!(
+        !m.iter().any(|m| m["feed"] == "short"),
+        "expired at once: {m:?}"
+    );
+    assert_eq!(
+        matches(&s, "203.0.113.20")[0]["feed"],
+        "short",
+        "a valid-until of its own wins over the TTL"
+    );
+    s.wait_for("/v1/feeds/short", "the sweep", |r| {
+        r.json()["indicators"] == 3
+    });
 
     // Auth.
     assert_eq!(s.get_as("/healthz", None).status, 200);
@@ -210,10 +243,13 @@ fn api_feeds_failing_feeds_auth_and_errors() {
         "the API feed's indicators",
         |r| r.json()["matches"].as_array().is_some_and(|m| m.len() == 1),
     );
-    let m = matches(&s, "203.0.113.21");
-    assert_eq!(m[0]["feed"], "api feed");
+    let m = matches(&s, "203.0.113.30");
+    let api = m
+        .iter()
+        .find(|m| m["feed"] == "api feed")
+        .expect("the API feed lists it");
     assert!(
-        m[0]["valid_until"].is_string(),
+        api["valid_until"].is_string(),
         "the default TTL gives an end: {m:?}"
     );
 
@@ -239,7 +275,7 @@ fn api_feeds_failing_feeds_auth_and_errors() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["api feed", "broken"]);
+    assert_eq!(names, ["api feed", "broken", "short"]);
 
     // Clear errors.
     let cases: Vec<(Req, u16, &str)> = vec![
@@ -323,7 +359,7 @@ fn api_feeds_failing_feeds_auth_and_errors() {
     assert_eq!(r.json()["description"], "changed");
     let r = s.send("DELETE", "/v1/feeds/api%20feed", b"", &[]);
     assert_eq!(r.status, 204, "{}", r.body);
-    assert!(matches(&s, "203.0.113.21").is_empty());
+    assert!(matches(&s, "203.0.113.30").is_empty());
     assert_eq!(s.get("/v1/feeds/api%20feed").status, 404);
 }
 

@@ -227,7 +227,7 @@ pub fn write_config(dir: &Path, extra: &str) -> (PathBuf, u16) {
     std::fs::write(
         &path,
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_token = \"{TOKEN}\"\n\n[state]\ndir = \"state\"\n\n{extra}"
+            "[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_token = \"{TOKEN}\"\n\n[state]\ndir = \"state\"\nsweep_interval = \"1s\"\n\n{extra}"
         ),
     )
     .unwrap();

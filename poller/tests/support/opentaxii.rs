@@ -367,13 +367,24 @@ impl OpenTaxii {
     }
 
     /// Pushes packages, each `(collection, [(type, value)])` as one content block, in order.
+    /// Each indicator is valid from an hour ago to thirty days ahead.
     pub fn push(&self, packages: &[(&str, Vec<(&str, String)>)]) {
+        self.push_with(packages, false)
+    }
+
+    /// Like [`OpenTaxii::push`], but the indicators carry no validity window.
+    pub fn push_open_ended(&self, packages: &[(&str, Vec<(&str, String)>)]) {
+        self.push_with(packages, true)
+    }
+
+    fn push_with(&self, packages: &[(&str, Vec<(&str, String)>)], open_ended: bool) {
         let packages: Vec<serde_json::Value> = packages
             .iter()
             .map(|(collection, indicators)| {
                 serde_json::json!({
                     "collection": collection,
                     "indicators": indicators.iter().map(|(k, v)| vec![k.to_string(), v.clone()]).collect::<Vec<_>>(),
+                    "open_ended": open_ended,
                 })
             })
             .collect();

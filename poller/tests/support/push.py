@@ -1,9 +1,10 @@
 """Pushes STIX 1.2 packages to an OpenTAXII inbox (written and run by the test harness).
 
 Usage: push.py spec.json. The spec: {"host", "port", "https", "username", "password",
-"cert", "key", "ca", "packages": [{"collection", "indicators": [[type, value], ...]}]}.
-Every package goes out as one Inbox_Message with one content block. Validity windows come
-from the current time (one hour ago to thirty days ahead).
+"cert", "key", "ca", "packages": [{"collection", "indicators": [[type, value], ...],
+"open_ended"}]}. Every package goes out as one Inbox_Message with one content block. Validity
+windows come from the current time (one hour ago to thirty days ahead); an `open_ended` package
+has none.
 """
 import datetime
 import json
@@ -36,16 +37,17 @@ def observable(kind, value):
     raise ValueError(kind)
 
 
-def package(indicators):
+def package(indicators, open_ended):
     now = datetime.datetime.now(datetime.timezone.utc)
     pkg = STIXPackage()
     pkg.stix_header = STIXHeader(title="taxiway test package")
     for i, (kind, value) in enumerate(indicators):
         ind = Indicator(title="test indicator %d" % i, description="pushed by the test harness")
         ind.add_observable(observable(kind, value))
-        ind.add_valid_time_position(
-            ValidTime(start_time=now - datetime.timedelta(hours=1),
-                      end_time=now + datetime.timedelta(days=30)))
+        if not open_ended:
+            ind.add_valid_time_position(
+                ValidTime(start_time=now - datetime.timedelta(hours=1),
+                          end_time=now + datetime.timedelta(days=30)))
         pkg.add_indicator(ind)
     return pkg.to_xml()
 
@@ -59,7 +61,7 @@ def main():
                     cert_file=spec.get("cert"), key_file=spec.get("key"),
                     ca_cert=spec.get("ca"))
     for p in spec["packages"]:
-        client.push(package(p["indicators"]), BINDING, collection_names=[p["collection"]],
+        client.push(package(p["indicators"], p.get("open_ended", False)), BINDING, collection_names=[p["collection"]],
                     uri="/services/inbox")
 
 
