@@ -13,8 +13,12 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     for path in [
+        "enricher-core/src",
+        "enricher-core/Cargo.toml",
         "enricher-wasm/src",
         "enricher-wasm/Cargo.toml",
+        "enricher-ecs-wasm/src",
+        "enricher-ecs-wasm/Cargo.toml",
         "wit",
         "Cargo.lock",
     ] {

@@ -8,8 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taxiway_enricher::policy::{self, Enricher};
-use taxiway_enricher::settings::Settings;
+use taxiway_enricher::policy::{self, Cse, Enricher};
 use taxiway_host::limits::Limits;
 use taxiway_host::module::Cache;
 use taxiway_host::registry::{DEFAULT_MODULE, ModuleSource, Registry};
@@ -124,13 +123,16 @@ impl policy::Lookup for NativeLookup {
             .lookup_batch(values, options, self.now, |entry, value| {
                 policy::Indicator {
                     id: entry.id().to_string(),
+                    kind: indicator_kind(entry.kind()),
                     value: value.to_string(),
                     stix_type: entry.kind().stix_type().to_string(),
                     source: entry.source().to_string(),
+                    collection: entry.collection().map(str::to_string),
                     confidence: entry.confidence(),
                     threat_type: entry.threat_type().map(str::to_string),
                     description: entry.description().map(str::to_string),
                     valid_until: rfc3339(entry.valid_until()),
+                    tags: entry.tags().to_vec(),
                 }
             });
         policy::LookupResult {
@@ -183,6 +185,25 @@ fn observable(kind: policy::ObservableKind) -> store::ObservableKind {
         P::Hash => S::Hash,
         P::Email => S::Email,
         P::FileName => S::FileName,
+    }
+}
+
+fn indicator_kind(kind: taxiway_poller::IndicatorKind) -> policy::IndicatorKind {
+    use policy::IndicatorKind as P;
+    use taxiway_poller::IndicatorKind as S;
+    match kind {
+        S::Ipv4 => P::Ipv4,
+        S::Ipv6 => P::Ipv6,
+        S::Ipv4Cidr => P::Ipv4Cidr,
+        S::Ipv6Cidr => P::Ipv6Cidr,
+        S::Domain => P::Domain,
+        S::Url => P::Url,
+        S::Md5 => P::Md5,
+        S::Sha1 => P::Sha1,
+        S::Sha256 => P::Sha256,
+        S::Sha512 => P::Sha512,
+        S::Email => P::Email,
+        S::FileName => P::FileName,
     }
 }
 
@@ -275,7 +296,7 @@ fn main() {
                 tagged
             },
         );
-        let mut native = Enricher::new(Settings::default());
+        let mut native = Enricher::new(Cse::default());
         let mut lookup = NativeLookup {
             snapshot: snapshot.clone(),
             now,

@@ -64,10 +64,42 @@ pub struct Object {
     pub empty: bool,
 }
 
+/// What a scan reports to, member by member.
+pub trait Visitor {
+    /// Whether to visit the members inside the value of the member whose key
+    /// is `key`: an object's members, or those of every object in an array.
+    /// Called before the value is scanned; a `true` is followed by
+    /// [`leave`](Self::leave) once the value is done.
+    #[inline]
+    fn enter(&mut self, _line: &[u8], _key: Span, _key_escaped: bool, _kind: ValueKind) -> bool {
+        false
+    }
+
+    /// The value [`enter`](Self::enter) opened is done.
+    #[inline]
+    fn leave(&mut self) {}
+
+    /// A member of an object being visited, once its value is scanned.
+    fn member(&mut self, line: &[u8], member: &Member);
+}
+
+/// A [`Visitor`] that sees the top-level members only.
+pub struct TopLevel<F>(pub F);
+
+impl<F: FnMut(&Member)> Visitor for TopLevel<F> {
+    #[inline]
+    fn member(&mut self, _line: &[u8], member: &Member) {
+        (self.0)(member)
+    }
+}
+
+/// How deep [`Visitor::enter`] may lead; deeper values are skipped whole.
+pub const MAX_DEPTH: usize = 32;
+
 /// Scan `line` (without its newline) as one JSON object, calling `visit` on
 /// every top-level member. Trailing whitespace is allowed, anything else is not.
 pub fn scan_object(line: &[u8], visit: impl FnMut(&Member)) -> Result<Object, ScanError> {
-    let object = scan_object_at(line, 0, visit)?;
+    let object = scan_object_at(line, 0, &mut TopLevel(visit))?;
     if object.end != line.len() {
         return Err(ScanError::Malformed(object.end));
     }
@@ -80,17 +112,27 @@ pub fn scan_object(line: &[u8], visit: impl FnMut(&Member)) -> Result<Object, Sc
 pub fn scan_object_at(
     input: &[u8],
     start: usize,
-    mut visit: impl FnMut(&Member),
+    visitor: &mut impl Visitor,
 ) -> Result<Object, ScanError> {
-    let line = input;
-    let mut p = skip_ws(line, start);
-    if line.get(p) != Some(&b'{') {
+    let p = skip_ws(input, start);
+    if input.get(p) != Some(&b'{') {
         return Err(ScanError::NotAnObject);
     }
-    p += 1;
-    p = skip_ws(line, p);
+    let (close, empty) = members(input, p, 0, visitor)?;
+    finish(input, close, empty)
+}
+
+/// Scan the members of the object whose `{` is at `open`. Returns the
+/// position of its `}` and whether it has no members.
+fn members(
+    line: &[u8],
+    open: usize,
+    depth: usize,
+    visitor: &mut impl Visitor,
+) -> Result<(usize, bool), ScanError> {
+    let mut p = skip_ws(line, open + 1);
     if line.get(p) == Some(&b'}') {
-        return finish(line, p, true);
+        return Ok((p, true));
     }
     loop {
         if line.get(p) != Some(&b'"') {
@@ -115,15 +157,23 @@ pub fn scan_object_at(
                 kind = ValueKind::String;
                 value_escaped = escaped;
             }
-            Some(b'[') => {
-                p = skip_nested(line, p)?;
-                kind = ValueKind::Array;
+            Some(&open @ (b'[' | b'{')) => {
+                kind = if open == b'[' {
+                    ValueKind::Array
+                } else {
+                    ValueKind::Object
+                };
                 value_escaped = false;
-            }
-            Some(b'{') => {
-                p = skip_nested(line, p)?;
-                kind = ValueKind::Object;
-                value_escaped = false;
+                if depth < MAX_DEPTH && visitor.enter(line, key, key_escaped, kind) {
+                    p = if kind == ValueKind::Object {
+                        members(line, p, depth + 1, visitor)?.0 + 1
+                    } else {
+                        elements(line, p, depth + 1, visitor)?
+                    };
+                    visitor.leave();
+                } else {
+                    p = skip_nested(line, p)?;
+                }
             }
             Some(_) => {
                 p = skip_scalar(line, p)?;
@@ -132,17 +182,49 @@ pub fn scan_object_at(
             }
             None => return Err(ScanError::Malformed(p)),
         }
-        visit(&Member {
-            key,
-            value: Span { start, end: p },
-            kind,
-            key_escaped,
-            value_escaped,
-        });
+        visitor.member(
+            line,
+            &Member {
+                key,
+                value: Span { start, end: p },
+                kind,
+                key_escaped,
+                value_escaped,
+            },
+        );
         p = skip_ws(line, p);
         match line.get(p) {
             Some(b',') => p = skip_ws(line, p + 1),
-            Some(b'}') => return finish(line, p, false),
+            Some(b'}') => return Ok((p, false)),
+            _ => return Err(ScanError::Malformed(p)),
+        }
+    }
+}
+
+/// Visit the members of every object in the array whose `[` is at `open`;
+/// other elements are skipped. Returns the position after its `]`.
+fn elements(
+    line: &[u8],
+    open: usize,
+    depth: usize,
+    visitor: &mut impl Visitor,
+) -> Result<usize, ScanError> {
+    let mut p = skip_ws(line, open + 1);
+    if line.get(p) == Some(&b']') {
+        return Ok(p + 1);
+    }
+    loop {
+        p = match line.get(p) {
+            Some(b'{') => members(line, p, depth, visitor)?.0 + 1,
+            Some(b'[') => skip_nested(line, p)?,
+            Some(b'"') => string_end(line, p + 1)?.0 + 1,
+            Some(_) => skip_scalar(line, p)?,
+            None => return Err(ScanError::Malformed(p)),
+        };
+        p = skip_ws(line, p);
+        match line.get(p) {
+            Some(b',') => p = skip_ws(line, p + 1),
+            Some(b']') => return Ok(p + 1),
             _ => return Err(ScanError::Malformed(p)),
         }
     }
@@ -287,30 +369,68 @@ fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
 /// Call `visit` with the span (inside the quotes) of every string element of
 /// the array whose span is `array`; non-string elements are skipped.
 pub fn array_strings(line: &[u8], array: Span, mut visit: impl FnMut(Span, bool)) {
+    array_items(line, array, |item, kind, escaped| {
+        if kind == ValueKind::String {
+            visit(
+                Span {
+                    start: item.start + 1,
+                    end: item.end - 1,
+                },
+                escaped,
+            );
+        }
+    });
+}
+
+/// Call `visit` with the span, kind and escape flag of every element of the
+/// (already scanned) array whose span is `array`.
+pub fn array_items(line: &[u8], array: Span, mut visit: impl FnMut(Span, ValueKind, bool)) {
     let mut p = array.start + 1;
     let end = array.end - 1;
     while p < end {
-        match line[p] {
-            b'"' => {
-                let Ok((close, escaped)) = string_end(line, p + 1) else {
-                    return;
-                };
-                visit(
-                    Span {
-                        start: p + 1,
-                        end: close,
-                    },
-                    escaped,
-                );
-                p = close + 1;
-            }
-            b'[' | b'{' => match skip_nested(line, p) {
-                Ok(next) => p = next,
+        let start = p;
+        let (next, kind, escaped) = match line[p] {
+            b'"' => match string_end(line, p + 1) {
+                Ok((close, escaped)) => (close + 1, ValueKind::String, escaped),
                 Err(_) => return,
             },
-            _ => p += 1,
-        }
+            open @ (b'[' | b'{') => match skip_nested(line, p) {
+                Ok(next) if open == b'[' => (next, ValueKind::Array, false),
+                Ok(next) => (next, ValueKind::Object, false),
+                Err(_) => return,
+            },
+            b',' | b' ' | b'\t' | b'\r' => {
+                p += 1;
+                continue;
+            }
+            _ => match skip_scalar(line, p) {
+                Ok(next) => (next, ValueKind::Other, false),
+                Err(_) => return,
+            },
+        };
+        visit(Span { start, end: next }, kind, escaped);
+        p = next;
     }
+}
+
+/// Visit the members of the object whose `{` is at `open`, a value inside a
+/// record already scanned. Returns the position of its `}`.
+pub fn scan_nested_object(
+    line: &[u8],
+    open: usize,
+    visitor: &mut impl Visitor,
+) -> Result<usize, ScanError> {
+    if line.get(open) != Some(&b'{') {
+        return Err(ScanError::NotAnObject);
+    }
+    Ok(members(line, open, 0, visitor)?.0)
+}
+
+/// Whether the bytes between an array's or object's brackets hold anything.
+pub fn has_items(line: &[u8], value: Span) -> bool {
+    line[value.start + 1..value.end - 1]
+        .iter()
+        .any(|b| !matches!(b, b' ' | b'\t' | b'\r'))
 }
 
 /// Decode the JSON escapes of a string's inner bytes into `out`. Returns
