@@ -217,6 +217,9 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
             ModuleSource::resolve(path, args.module_name.as_deref()).map_err(anyhow::Error::msg)?
         }
     };
+    // Take SIGHUP over before the module is announced as serving: a signal
+    // that came between the two would end the process.
+    let sighup = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
     let runtime = Runtime::new(args.module_args.limits())?;
     let registry = Registry::new(
         runtime.clone(),
@@ -225,7 +228,7 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
         args.module_args.cache(),
     )?;
     let _watch = registry.watch().context("watching the module file")?;
-    reload_on_sighup(&registry)?;
+    reload_on_sighup(sighup, &registry)?;
     let mut worker = Worker::new(runtime, registry.clone(), store);
 
     let input: Box<dyn BufRead> = match &args.input {
@@ -301,8 +304,10 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
 }
 
 /// SIGHUP reloads the module.
-fn reload_on_sighup(registry: &Arc<Registry>) -> anyhow::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+fn reload_on_sighup(
+    mut signals: signal_hook::iterator::Signals,
+    registry: &Arc<Registry>,
+) -> anyhow::Result<()> {
     let registry = Arc::downgrade(registry);
     std::thread::Builder::new()
         .name("taxiway-sighup".into())
