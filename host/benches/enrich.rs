@@ -272,7 +272,7 @@ fn main() {
 
     let runtime = Runtime::new(Limits::default()).unwrap();
     let registry =
-        Registry::new(runtime.clone(), ModuleSource::BuiltIn, "{}".into(), None).unwrap();
+        Registry::new(runtime.clone(), ModuleSource::default(), "{}".into(), None).unwrap();
     let mut worker = Worker::new(runtime.clone(), registry, store.clone());
     let now = now_micros();
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use taxiway_host::limits::Limits;
-use taxiway_host::module::{self, Cache};
+use taxiway_host::module::Cache;
 use taxiway_host::registry::{ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
@@ -63,7 +63,7 @@ enum Command {
 enum ModuleCommand {
     /// Load a module, run every check and a test call, print what it describes.
     Check {
-        /// The component (.wasm).
+        /// The component (.wasm), or a built-in module (`builtin:cse`, `builtin:ecs`).
         wasm: PathBuf,
         #[command(flatten)]
         module: ModuleArgs,
@@ -109,7 +109,8 @@ struct EnrichArgs {
     /// Indicator file(s), NDJSON in the normalized indicator format.
     #[arg(long, required = true)]
     indicators: Vec<PathBuf>,
-    /// Enrichment module (.wasm) or folder of modules; default: the built-in CSE module.
+    /// Enrichment module: a built-in one (`builtin:cse`, the default, or `builtin:ecs`
+    /// for Elastic ECS records), a component (.wasm) or a folder of components.
     /// A file given here is watched and hot-swapped when it changes.
     #[arg(long)]
     module: Option<PathBuf>,
@@ -168,12 +169,13 @@ fn init_logging(filter: &str, json: bool) {
 fn module_check(wasm: &Path, args: &ModuleArgs) -> anyhow::Result<()> {
     let runtime = Runtime::new(args.limits())?;
     let started = Instant::now();
-    let module = module::load_file(&runtime, wasm, &args.settings, args.cache().as_ref())?;
+    let source = ModuleSource::resolve(wasm, None).map_err(anyhow::Error::msg)?;
+    let module = source.load(&runtime, &args.settings, args.cache().as_ref())?;
     let info = &module.info;
     let report = format!(
         "ok: {} passed every check in {:?}\nname:             {}\nversion:          {}\n\
          contract version: {}\noutput format:    {}\nsha256:           {}\n",
-        wasm.display(),
+        source,
         started.elapsed(),
         info.name,
         info.version,
@@ -212,7 +214,7 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
     let snapshot = store.replace_all(all, now_micros());
 
     let source = match &args.module {
-        None => ModuleSource::BuiltIn,
+        None => ModuleSource::default(),
         Some(path) => {
             ModuleSource::resolve(path, args.module_name.as_deref()).map_err(anyhow::Error::msg)?
         }
