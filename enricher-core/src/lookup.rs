@@ -71,19 +71,23 @@ impl Query {
         self.ends.clear();
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.kinds.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }
 
+    #[inline]
     pub fn value(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.values[start..self.ends[i] as usize]
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, kind: ObservableKind, value: &str) {
         self.kinds.push(kind);
         self.values.push_str(value);

@@ -13,25 +13,45 @@
 
 use crate::scan::{self, Member, ScanError, Span, ValueKind, Visitor};
 
-const BUCKETS: usize = 256;
+const BUCKETS: usize = 1024;
+
+/// The node of the top level.
+const ROOT: u16 = 0;
+/// "No node": a path nothing longer starts with.
+const LEAF: u16 = u16::MAX;
 
 /// What a path is to the module.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Index of the field it names, if any.
     pub field: Option<u16>,
     /// Index of the located path it names, if any.
     pub located: Option<u16>,
-    /// Some longer path starts with this one and a dot.
-    pub prefix: bool,
+    /// The node whose children are the paths one segment longer, or [`LEAF`].
+    node: u16,
 }
 
-/// The paths one module looks for.
+impl Entry {
+    /// Some longer path starts with this one and a dot.
+    pub fn is_prefix(&self) -> bool {
+        self.node != LEAF
+    }
+}
+
+/// (parent node, key, entry).
+type Slot = (u16, Box<[u8]>, Entry);
+
+/// The paths one module looks for, as a tree of segments: a key is looked up
+/// under the node of the object it stands in, and every run of segments is
+/// a key of its own there, so a nested, flattened or mixed spelling reaches
+/// the same entry in one lookup per key and no path text is ever built.
 #[derive(Clone, Debug)]
 pub struct Paths {
-    buckets: Vec<Vec<(Box<[u8]>, Entry)>>,
+    /// By a cheap hash of parent node and key.
+    buckets: Vec<Vec<Slot>>,
+    nodes: u16,
     /// Whether any path is longer than one segment: if none is, nothing is
-    /// ever descended into.
+    /// ever descended into and no key is split.
     nested: bool,
 }
 
@@ -43,49 +63,106 @@ impl Paths {
     ) -> Self {
         let mut paths = Paths {
             buckets: vec![Vec::new(); BUCKETS],
+            nodes: 1,
             nested: false,
         };
+        let mut names = Vec::new();
         for (i, name) in fields.into_iter().enumerate() {
             paths.add(name, |e| e.field = e.field.or(Some(i as u16)));
+            names.push(name);
         }
         for (i, name) in located.into_iter().enumerate() {
             paths.add(name, |e| e.located = e.located.or(Some(i as u16)));
+            names.push(name);
+        }
+        for name in names {
+            paths.add_spellings(name);
         }
         paths
     }
 
-    fn add(&mut self, name: &str, set: impl FnOnce(&mut Entry)) {
-        set(self.entry_mut(name.as_bytes()));
-        for (at, _) in name.match_indices('.') {
-            self.nested = true;
-            self.entry_mut(&name.as_bytes()[..at]).prefix = true;
+    /// Every run of two or more segments of `name`, under the node of the
+    /// segments before it: a key holding dots (`source.ip` at the top,
+    /// `nat.ip` in `source`) is then found with one lookup, like any other.
+    fn add_spellings(&mut self, name: &str) {
+        let segments: Vec<&str> = name.split('.').collect();
+        // nodes[i]: the node of segments[..i]; entries[j]: the entry of segments[..=j].
+        let mut nodes = vec![ROOT];
+        let mut entries = Vec::new();
+        for segment in &segments {
+            let node = *nodes.last().unwrap();
+            let entry = self.get(node, segment.as_bytes()).expect("added");
+            entries.push(entry);
+            nodes.push(entry.node);
+        }
+        for i in 0..segments.len() {
+            for j in i + 2..=segments.len() {
+                let key = segments[i..j].join(".");
+                *self.entry_mut(nodes[i], key.as_bytes()) = entries[j - 1];
+            }
         }
     }
 
-    fn entry_mut(&mut self, path: &[u8]) -> &mut Entry {
-        let bucket = &mut self.buckets[bucket(path)];
-        let at = match bucket.iter().position(|(p, _)| **p == *path) {
+    fn add(&mut self, name: &str, set: impl FnOnce(&mut Entry)) {
+        let mut node = ROOT;
+        let mut segments = name.split('.').peekable();
+        while let Some(segment) = segments.next() {
+            let last = segments.peek().is_none();
+            let next = self.nodes;
+            let entry = self.entry_mut(node, segment.as_bytes());
+            if last {
+                set(entry);
+                return;
+            }
+            if entry.node == LEAF {
+                entry.node = next;
+            }
+            node = entry.node;
+            if node == next {
+                self.nodes += 1;
+            }
+            self.nested = true;
+        }
+    }
+
+    fn entry_mut(&mut self, parent: u16, segment: &[u8]) -> &mut Entry {
+        let bucket = &mut self.buckets[bucket(parent, segment)];
+        let at = match bucket
+            .iter()
+            .position(|(p, s, _)| *p == parent && **s == *segment)
+        {
             Some(at) => at,
             None => {
-                bucket.push((path.into(), Entry::default()));
+                let entry = Entry {
+                    field: None,
+                    located: None,
+                    node: LEAF,
+                };
+                bucket.push((parent, segment.into(), entry));
                 bucket.len() - 1
             }
         };
-        &mut bucket[at].1
+        &mut bucket[at].2
     }
 
-    #[inline]
-    pub fn get(&self, path: &[u8]) -> Option<Entry> {
-        self.buckets[bucket(path)]
+    /// The entry of `key` (which may hold dots) in the object of `node`.
+    #[inline(always)]
+    fn child(&self, node: u16, key: &[u8]) -> Option<Entry> {
+        self.get(node, key)
+    }
+
+    #[inline(always)]
+    fn get(&self, parent: u16, segment: &[u8]) -> Option<Entry> {
+        self.buckets[bucket(parent, segment)]
             .iter()
-            .find(|(p, _)| same_bytes(p, path))
-            .map(|(_, e)| *e)
+            .find(|(p, s, _)| *p == parent && same_bytes(s, segment))
+            .map(|(_, _, e)| *e)
     }
 }
 
 /// Byte equality a word at a time: in a component, `==` on slices calls a
 /// byte-by-byte `memcmp`.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -108,34 +185,32 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         .all(|(x, y)| x == y)
 }
 
-#[inline]
-fn bucket(key: &[u8]) -> usize {
-    match key {
+#[inline(always)]
+fn bucket(parent: u16, key: &[u8]) -> usize {
+    let hash = match key {
         [] => 0,
         [first, .., last] => {
-            (key.len() * 7
+            key.len() * 7
                 + usize::from(*first) * 3
                 + usize::from(*last) * 5
-                + usize::from(key[key.len() / 2]))
-                % BUCKETS
+                + usize::from(key[key.len() / 2])
         }
-        [only] => usize::from(*only) % BUCKETS,
-    }
+        [only] => usize::from(*only),
+    };
+    (hash + usize::from(parent) * 31) % BUCKETS
 }
 
-/// Buffers a [`PathScan`] reuses from record to record.
+/// The state a [`PathScan`] reuses from record to record.
 #[derive(Default, Debug)]
 pub struct Scratch {
-    /// The path of the object being visited (empty at the top).
-    prefix: Vec<u8>,
-    /// `prefix` lengths to return to.
-    stack: Vec<usize>,
-    /// A member's full path below the top.
-    full: Vec<u8>,
+    /// The node of the object being visited.
+    node: u16,
+    /// Nodes to return to.
+    stack: Vec<u16>,
 }
 
-/// A scan that resolves every member's full path against [`Paths`] and
-/// reports the members that are fields or located paths.
+/// A scan that resolves every member's path against [`Paths`] and reports
+/// the members that are fields or located paths.
 pub struct PathScan<'p, F> {
     paths: &'p Paths,
     scratch: &'p mut Scratch,
@@ -144,7 +219,7 @@ pub struct PathScan<'p, F> {
 
 impl<'p, F: FnMut(Entry, &Member)> PathScan<'p, F> {
     pub fn new(paths: &'p Paths, scratch: &'p mut Scratch, found: F) -> Self {
-        scratch.prefix.clear();
+        scratch.node = ROOT;
         scratch.stack.clear();
         PathScan {
             paths,
@@ -162,20 +237,6 @@ impl<'p, F: FnMut(Entry, &Member)> PathScan<'p, F> {
     pub fn object(mut self, line: &[u8], open: usize) -> Result<usize, ScanError> {
         scan::scan_nested_object(line, open, &mut self)
     }
-
-    #[inline]
-    fn entry(&mut self, line: &[u8], key: Span) -> Option<Entry> {
-        let key = key.of(line);
-        let s = &mut *self.scratch;
-        if s.prefix.is_empty() {
-            return self.paths.get(key);
-        }
-        s.full.clear();
-        s.full.extend_from_slice(&s.prefix);
-        s.full.push(b'.');
-        s.full.extend_from_slice(key);
-        self.paths.get(&s.full)
-    }
 }
 
 impl<F: FnMut(Entry, &Member)> Visitor for PathScan<'_, F> {
@@ -186,23 +247,19 @@ impl<F: FnMut(Entry, &Member)> Visitor for PathScan<'_, F> {
         if !self.paths.nested || key_escaped {
             return false;
         }
-        if !self.entry(line, key).is_some_and(|e| e.prefix) {
-            return false;
+        match self.paths.child(self.scratch.node, key.of(line)) {
+            Some(entry) if entry.is_prefix() => {
+                self.scratch.stack.push(self.scratch.node);
+                self.scratch.node = entry.node;
+                true
+            }
+            _ => false,
         }
-        let s = &mut *self.scratch;
-        s.stack.push(s.prefix.len());
-        if !s.prefix.is_empty() {
-            s.prefix.push(b'.');
-        }
-        s.prefix.extend_from_slice(key.of(line));
-        true
     }
 
     #[inline]
     fn leave(&mut self) {
-        let s = &mut *self.scratch;
-        let len = s.stack.pop().unwrap_or(0);
-        s.prefix.truncate(len);
+        self.scratch.node = self.scratch.stack.pop().unwrap_or(ROOT);
     }
 
     #[inline]
@@ -210,7 +267,7 @@ impl<F: FnMut(Entry, &Member)> Visitor for PathScan<'_, F> {
         if member.key_escaped {
             return;
         }
-        if let Some(entry) = self.entry(line, member.key)
+        if let Some(entry) = self.paths.child(self.scratch.node, member.key.of(line))
             && (entry.field.is_some() || entry.located.is_some())
         {
             (self.found)(entry, member);

@@ -13,6 +13,7 @@ pub struct Span {
 }
 
 impl Span {
+    #[inline]
     pub fn of<'a>(&self, line: &'a [u8]) -> &'a [u8] {
         &line[self.start..self.end]
     }
@@ -324,6 +325,7 @@ fn string_end(line: &[u8], mut p: usize) -> Result<(usize, bool), ScanError> {
     }
 }
 
+#[inline]
 fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let start = p;
     match line[p] {
@@ -342,6 +344,7 @@ fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
 }
 
 /// Skip an array or object starting at `p`, returning the position after it.
+#[inline]
 fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let mut depth = 0usize;
     while let Some(&b) = line.get(p) {
@@ -616,5 +619,92 @@ mod tests {
             got,
             [("a".to_string(), false), ("b\\\"c".to_string(), true)]
         );
+    }
+
+    /// Enters every object and array it meets; logs what it sees.
+    struct Everything(Vec<String>);
+
+    impl Visitor for Everything {
+        fn enter(&mut self, line: &[u8], key: Span, _: bool, kind: ValueKind) -> bool {
+            self.0.push(format!(
+                "enter {} {kind:?}",
+                String::from_utf8_lossy(key.of(line))
+            ));
+            true
+        }
+        fn leave(&mut self) {
+            self.0.push("leave".into());
+        }
+        fn member(&mut self, line: &[u8], m: &Member) {
+            self.0.push(format!(
+                "{}={}",
+                String::from_utf8_lossy(m.key.of(line)),
+                String::from_utf8_lossy(m.value.of(line))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_visitor_descends_into_objects_and_arrays_of_objects() {
+        let line = br#"{"a":{"b":"x","c.d":[1,{"e":"y"},"z",[{"no":1}]]},"f":"\"q"}"#;
+        let mut v = Everything(Vec::new());
+        let object = scan_object_at(line, 0, &mut v).unwrap();
+        assert_eq!(object.close, line.len() - 1);
+        assert_eq!(
+            v.0,
+            [
+                "enter a Object",
+                "b=\"x\"",
+                "enter c.d Array",
+                "e=\"y\"",
+                "leave",
+                r#"c.d=[1,{"e":"y"},"z",[{"no":1}]]"#,
+                "leave",
+                r#"a={"b":"x","c.d":[1,{"e":"y"},"z",[{"no":1}]]}"#,
+                r#"f="\"q""#,
+            ]
+        );
+        // Entered values are checked member by member.
+        for bad in [
+            &br#"{"a":{"b":}}"#[..],
+            br#"{"a":[{"b":1},]}"#,
+            br#"{"a":[1 2]}"#,
+        ] {
+            assert!(scan_object_at(bad, 0, &mut Everything(Vec::new())).is_err());
+        }
+    }
+
+    #[test]
+    fn array_items_and_nested_objects() {
+        let line = br#"{"k":[ "a\"b" , 1.5e3,null, {"x":[1]} ,[2] ]}"#;
+        let mut items = Vec::new();
+        let mut array = None;
+        scan_object(line, |m| array = Some(m.value)).unwrap();
+        array_items(line, array.unwrap(), |s, kind, escaped| {
+            items.push((
+                String::from_utf8_lossy(s.of(line)).into_owned(),
+                kind,
+                escaped,
+            ))
+        });
+        assert_eq!(
+            items,
+            [
+                (r#""a\"b""#.to_string(), ValueKind::String, true),
+                ("1.5e3".to_string(), ValueKind::Other, false),
+                ("null".to_string(), ValueKind::Other, false),
+                (r#"{"x":[1]}"#.to_string(), ValueKind::Object, false),
+                ("[2]".to_string(), ValueKind::Array, false),
+            ]
+        );
+        let open = line.iter().position(|&b| b == b'{').unwrap();
+        let mut v = Everything(Vec::new());
+        assert_eq!(scan_nested_object(line, open, &mut v), Ok(line.len() - 1));
+        assert_eq!(
+            scan_nested_object(line, 1, &mut v),
+            Err(ScanError::NotAnObject)
+        );
+        assert!(has_items(b"[ 1 ]", Span { start: 0, end: 5 }));
+        assert!(!has_items(b"{ \t}", Span { start: 0, end: 4 }));
     }
 }
