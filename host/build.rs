@@ -1,5 +1,7 @@
-//! Builds the default enrichment module (`enricher-wasm`) for
-//! `wasm32-wasip2` and hands its path to the crate, which embeds it.
+//! Builds the bundled enrichment modules (`enricher-wasm`, the default CSE
+//! one, and `enricher-ecs-wasm`) for `wasm32-wasip2` in one cargo run, so
+//! their shared crate compiles once, and hands their paths to the crate,
+//! which embeds them.
 //!
 //! The nested cargo uses its own target folder so it never waits on the
 //! lock of the build that runs this script.
@@ -13,8 +15,12 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     for path in [
+        "enricher-core/src",
+        "enricher-core/Cargo.toml",
         "enricher-wasm/src",
         "enricher-wasm/Cargo.toml",
+        "enricher-ecs-wasm/src",
+        "enricher-ecs-wasm/Cargo.toml",
         "wit",
         "Cargo.lock",
     ] {
@@ -22,9 +28,16 @@ fn main() {
     }
     ensure_target();
     let target_dir = root.join("target").join("wasm-guests");
-    let wasm = build_guest(&root, "taxiway-enricher", &target_dir);
-    println!("cargo:rustc-env=TAXIWAY_DEFAULT_MODULE={}", wasm.display());
+    for (env, wasm) in build_guests(&root, GUESTS, &target_dir) {
+        println!("cargo:rustc-env={env}={}", wasm.display());
+    }
 }
+
+/// (package, the variable its component's path goes to).
+const GUESTS: &[(&str, &str)] = &[
+    ("taxiway-enricher", "TAXIWAY_MODULE_CSE"),
+    ("taxiway-enricher-ecs", "TAXIWAY_MODULE_ECS"),
+];
 
 /// A fresh machine has the toolchain but maybe not the wasm target, and
 /// `RUSTUP_AUTO_INSTALL=0` stops rust-toolchain.toml from fetching it.
@@ -40,7 +53,7 @@ fn ensure_target() {
         return;
     }
     println!(
-        "cargo:warning=installing the {TARGET} target with rustup (needed to build the default module)"
+        "cargo:warning=installing the {TARGET} target with rustup (needed to build the bundled modules)"
     );
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
@@ -52,20 +65,19 @@ fn ensure_target() {
     }
 }
 
-fn build_guest(root: &Path, package: &str, target_dir: &Path) -> PathBuf {
+fn build_guests(
+    root: &Path,
+    guests: &[(&'static str, &'static str)],
+    target_dir: &Path,
+) -> Vec<(&'static str, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            package,
-            "--target",
-            TARGET,
-        ])
-        .arg("--target-dir")
+        .args(["build", "--release", "--locked", "--target", TARGET]);
+    for (package, _) in guests {
+        cmd.args(["-p", package]);
+    }
+    cmd.arg("--target-dir")
         .arg(target_dir)
         // A small, fast component: it is compiled at every hot swap.
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
@@ -85,11 +97,17 @@ fn build_guest(root: &Path, package: &str, target_dir: &Path) -> PathBuf {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("running cargo for the wasm guest");
-    assert!(status.success(), "building the {package} component failed");
-    let file = package.replace('-', "_");
-    target_dir
-        .join(TARGET)
-        .join("release")
-        .join(format!("{file}.wasm"))
+    let status = cmd.status().expect("running cargo for the wasm guests");
+    assert!(status.success(), "building the bundled components failed");
+    guests
+        .iter()
+        .map(|(package, env)| {
+            let file = package.replace('-', "_");
+            let wasm = target_dir
+                .join(TARGET)
+                .join("release")
+                .join(format!("{file}.wasm"));
+            (*env, wasm)
+        })
+        .collect()
 }

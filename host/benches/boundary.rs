@@ -191,10 +191,15 @@ fn main() -> Result<()> {
     let n_records = data::env_usize("BENCH_RECORDS", 200_000);
     let rounds = data::env_usize("BENCH_ROUNDS", 5).max(1);
 
-    let recs: Vec<String> = data::records(n_records, &[], &mut data::Rng(0x5eed_1234_abcd_ef01))
-        .into_iter()
-        .map(|r| String::from_utf8(r).expect("generated records are UTF-8"))
-        .collect();
+    let recs: Vec<String> = data::records_as(
+        data::Schema::Cse,
+        n_records,
+        &[],
+        &mut data::Rng(0x5eed_1234_abcd_ef01),
+    )
+    .into_iter()
+    .map(|r| String::from_utf8(r).expect("generated records are UTF-8"))
+    .collect();
     let avg = recs.iter().map(String::len).sum::<usize>() as f64 / recs.len() as f64;
     println!(
         "setup: {} records of {avg:.0} bytes on average, best of {rounds} rounds",

@@ -3,13 +3,16 @@
 //! natively, in one run; then swap latency (module file written -> new
 //! module serving). Figures go to BENCHMARKS.md.
 //!
-//! `cargo bench -p taxiway --bench enrich` (env BENCH_RECORDS, BENCH_INDICATORS to resize).
+//! `cargo bench -p taxiway --bench enrich` (env BENCH_RECORDS, BENCH_INDICATORS to resize;
+//! BENCH_MODULE=ecs runs the built-in ECS module on the same records written as nested ECS
+//! events instead of the CSE module on CSE records).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taxiway_enricher::policy::{self, Enricher};
-use taxiway_enricher::settings::Settings;
+use taxiway_enricher::policy::{self, Cse};
+use taxiway_enricher_core::engine::{BatchOutput, Enricher};
+use taxiway_enricher_ecs::policy::Ecs;
 use taxiway_host::limits::Limits;
 use taxiway_host::module::Cache;
 use taxiway_host::registry::{DEFAULT_MODULE, ModuleSource, Registry};
@@ -21,7 +24,7 @@ use taxiway_poller::Indicator;
 
 #[path = "support/data.rs"]
 mod data;
-use data::{Rng, env_usize, records};
+use data::{Rng, Schema, env_usize, records_as};
 
 // Batches allocate and free buffers of hundreds of KiB; glibc's allocator
 // hands those back to the kernel and faults them in again every batch.
@@ -124,13 +127,16 @@ impl policy::Lookup for NativeLookup {
             .lookup_batch(values, options, self.now, |entry, value| {
                 policy::Indicator {
                     id: entry.id().to_string(),
+                    kind: indicator_kind(entry.kind()),
                     value: value.to_string(),
                     stix_type: entry.kind().stix_type().to_string(),
                     source: entry.source().to_string(),
+                    collection: entry.collection().map(str::to_string),
                     confidence: entry.confidence(),
                     threat_type: entry.threat_type().map(str::to_string),
                     description: entry.description().map(str::to_string),
                     valid_until: rfc3339(entry.valid_until()),
+                    tags: entry.tags().to_vec(),
                 }
             });
         policy::LookupResult {
@@ -148,6 +154,21 @@ impl policy::Lookup for NativeLookup {
 }
 
 struct NoLookup;
+
+/// The benchmarked module's policy, compiled natively.
+enum Native {
+    Cse(Enricher<Cse>),
+    Ecs(Enricher<Ecs>),
+}
+
+impl Native {
+    fn enrich(&mut self, input: &[u8], lookup: &mut impl policy::Lookup) -> BatchOutput {
+        match self {
+            Native::Cse(e) => e.enrich(input, lookup),
+            Native::Ecs(e) => e.enrich(input, lookup),
+        }
+    }
+}
 
 /// Keeps the query it is asked, answers nothing.
 struct Capture(Option<policy::Query>);
@@ -183,6 +204,25 @@ fn observable(kind: policy::ObservableKind) -> store::ObservableKind {
         P::Hash => S::Hash,
         P::Email => S::Email,
         P::FileName => S::FileName,
+    }
+}
+
+fn indicator_kind(kind: taxiway_poller::IndicatorKind) -> policy::IndicatorKind {
+    use policy::IndicatorKind as P;
+    use taxiway_poller::IndicatorKind as S;
+    match kind {
+        S::Ipv4 => P::Ipv4,
+        S::Ipv6 => P::Ipv6,
+        S::Ipv4Cidr => P::Ipv4Cidr,
+        S::Ipv6Cidr => P::Ipv6Cidr,
+        S::Domain => P::Domain,
+        S::Url => P::Url,
+        S::Md5 => P::Md5,
+        S::Sha1 => P::Sha1,
+        S::Sha256 => P::Sha256,
+        S::Sha512 => P::Sha512,
+        S::Email => P::Email,
+        S::FileName => P::FileName,
     }
 }
 
@@ -238,10 +278,12 @@ fn main() {
         &store, &snapshot, value_text, rss_start, rss_before, rss_after,
     );
     released_rss(n_indicators);
-    let recs = records(n_records, &hits, &mut rng);
+    let ecs = std::env::var("BENCH_MODULE").is_ok_and(|m| m == "ecs");
+    let schema = if ecs { Schema::Ecs } else { Schema::Cse };
+    let recs = records_as(schema, n_records, &hits, &mut rng);
     let avg = recs.iter().map(Vec::len).sum::<usize>() as f64 / recs.len() as f64;
     println!(
-        "setup: {} indicators (store build {:.2}s), {} records of {:.0} bytes on average, in {:.1}s",
+        "setup: {} indicators (store build {:.2}s), {} {schema:?} records of {:.0} bytes on average, in {:.1}s",
         snapshot.len(),
         load.as_secs_f64(),
         recs.len(),
@@ -250,8 +292,9 @@ fn main() {
     );
 
     let runtime = Runtime::new(Limits::default()).unwrap();
+    let module = if ecs { "builtin:ecs" } else { "builtin:cse" };
     let registry =
-        Registry::new(runtime.clone(), ModuleSource::BuiltIn, "{}".into(), None).unwrap();
+        Registry::new(runtime.clone(), module.parse().unwrap(), "{}".into(), None).unwrap();
     let mut worker = Worker::new(runtime.clone(), registry, store.clone());
     let now = now_micros();
 
@@ -275,7 +318,11 @@ fn main() {
                 tagged
             },
         );
-        let mut native = Enricher::new(Settings::default());
+        let mut native = if ecs {
+            Native::Ecs(Enricher::new(Ecs::default()))
+        } else {
+            Native::Cse(Enricher::new(Cse::default()))
+        };
         let mut lookup = NativeLookup {
             snapshot: snapshot.clone(),
             now,

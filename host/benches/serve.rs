@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 
 #[path = "support/data.rs"]
 mod data;
-use data::{Rng, env_usize, records};
+use data::{Rng, Schema, env_usize, records_as};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -137,7 +137,7 @@ fn main() {
     let n_requests = env_usize("BENCH_REQUESTS", 20_000);
     let mut rng = Rng(0x5eed);
     let (inds, hits) = indicators(n_indicators, &mut rng);
-    let recs = records(20_000, &hits, &mut rng);
+    let recs = records_as(Schema::Cse, 20_000, &hits, &mut rng);
 
     let dir = tempfile::tempdir().unwrap();
     let state_dir = dir.path().join("state");

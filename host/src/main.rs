@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use taxiway_host::limits::Limits;
-use taxiway_host::module::{self, Cache};
+use taxiway_host::module::Cache;
 use taxiway_host::registry::{ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
@@ -82,7 +82,7 @@ enum ConfigCommand {
 enum ModuleCommand {
     /// Load a module, run every check and a test call, print what it describes.
     Check {
-        /// The component (.wasm).
+        /// The component (.wasm), or a built-in module (`builtin:cse`, `builtin:ecs`).
         wasm: PathBuf,
         #[command(flatten)]
         module: ModuleArgs,
@@ -128,7 +128,8 @@ struct EnrichArgs {
     /// Indicator file(s), NDJSON in the normalized indicator format.
     #[arg(long, required = true)]
     indicators: Vec<PathBuf>,
-    /// Enrichment module (.wasm) or folder of modules; default: the built-in CSE module.
+    /// Enrichment module: a built-in one (`builtin:cse`, the default, or `builtin:ecs`
+    /// for Elastic ECS records), a component (.wasm) or a folder of components.
     /// A file given here is watched and hot-swapped when it changes.
     #[arg(long)]
     module: Option<PathBuf>,
@@ -233,12 +234,13 @@ fn validate_config(file: &Path) -> ExitCode {
 fn module_check(wasm: &Path, args: &ModuleArgs) -> anyhow::Result<()> {
     let runtime = Runtime::new(args.limits())?;
     let started = Instant::now();
-    let module = module::load_file(&runtime, wasm, &args.settings, args.cache().as_ref())?;
+    let source = ModuleSource::resolve(wasm, None).map_err(anyhow::Error::msg)?;
+    let module = source.load(&runtime, &args.settings, args.cache().as_ref())?;
     let info = &module.info;
     let report = format!(
         "ok: {} passed every check in {:?}\nname:             {}\nversion:          {}\n\
          contract version: {}\noutput format:    {}\nsha256:           {}\n",
-        wasm.display(),
+        source,
         started.elapsed(),
         info.name,
         info.version,
@@ -277,11 +279,14 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
     let snapshot = store.replace_all(all, now_micros());
 
     let source = match &args.module {
-        None => ModuleSource::BuiltIn,
+        None => ModuleSource::default(),
         Some(path) => {
             ModuleSource::resolve(path, args.module_name.as_deref()).map_err(anyhow::Error::msg)?
         }
     };
+    // Take SIGHUP over before the module is announced as serving: a signal
+    // that came between the two would end the process.
+    let sighup = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
     let runtime = Runtime::new(args.module_args.limits())?;
     let registry = Registry::new(
         runtime.clone(),
@@ -290,7 +295,7 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
         args.module_args.cache(),
     )?;
     let _watch = registry.watch().context("watching the module file")?;
-    reload_on_sighup(&registry)?;
+    reload_on_sighup(sighup, &registry)?;
     let mut worker = Worker::new(runtime, registry.clone(), store);
 
     let input: Box<dyn BufRead> = match &args.input {
@@ -366,8 +371,10 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
 }
 
 /// SIGHUP reloads the module.
-fn reload_on_sighup(registry: &Arc<Registry>) -> anyhow::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+fn reload_on_sighup(
+    mut signals: signal_hook::iterator::Signals,
+    registry: &Arc<Registry>,
+) -> anyhow::Result<()> {
     let registry = Arc::downgrade(registry);
     std::thread::Builder::new()
         .name("taxiway-sighup".into())

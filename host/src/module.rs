@@ -21,7 +21,7 @@ pub struct ModuleInfo {
     pub version: String,
     pub contract_version: String,
     pub output_format: String,
-    /// File path, or `built-in`.
+    /// File path, or `builtin:<name>`.
     pub origin: String,
     /// SHA-256 of the component bytes.
     pub digest: String,

@@ -19,37 +19,91 @@ use notify::{RecursiveMode, Watcher};
 use crate::module::{self, Cache, LoadError, LoadedModule};
 use crate::runtime::Runtime;
 
-/// The component built from `enricher-wasm` by this build.
-pub const DEFAULT_MODULE: &[u8] = include_bytes!(env!("TAXIWAY_DEFAULT_MODULE"));
+/// The CSE module, built from `enricher-wasm` by this build.
+pub const CSE_MODULE: &[u8] = include_bytes!(env!("TAXIWAY_MODULE_CSE"));
+/// The Elastic ECS module, built from `enricher-ecs-wasm` by this build.
+pub const ECS_MODULE: &[u8] = include_bytes!(env!("TAXIWAY_MODULE_ECS"));
+/// The module served when none is named: the CSE one.
+pub const DEFAULT_MODULE: &[u8] = CSE_MODULE;
 
-/// Names accepted after `builtin:`.
-pub const BUILTIN_NAMES: &[&str] = &["cse"];
+/// How a built-in module is named where a module path is accepted:
+/// `builtin:cse`, `builtin:ecs`.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+/// The built-in module served when none is named.
+pub const DEFAULT_BUILTIN: &str = "cse";
+/// The modules built into the binary, by name.
+pub const BUILTIN_MODULES: &[(&str, &[u8])] = &[("cse", CSE_MODULE), ("ecs", ECS_MODULE)];
+
+/// The names of the built-in modules (`cse`, `ecs`).
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN_MODULES.iter().map(|(name, _)| *name)
+}
+
+/// The component of the built-in module `name` (without the prefix).
+pub fn builtin_module(name: &str) -> Option<&'static [u8]> {
+    BUILTIN_MODULES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
+}
 
 /// Where the serving module comes from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModuleSource {
-    /// The default module embedded in the binary.
-    BuiltIn,
+    /// A module embedded in the binary, by name (one of [`BUILTIN_MODULES`];
+    /// [`ModuleSource::builtin`] checks the name).
+    BuiltIn(&'static str),
     /// A component file, watched for changes.
     File(PathBuf),
 }
 
+impl Default for ModuleSource {
+    /// The default built-in module.
+    fn default() -> Self {
+        ModuleSource::BuiltIn(DEFAULT_BUILTIN)
+    }
+}
+
 impl ModuleSource {
-    /// `builtin:<name>`, else a path as [`ModuleSource::resolve`] takes it.
+    /// A module spec as the configuration gives it: `builtin:<name>` or a
+    /// path (see [`ModuleSource::resolve`]).
     pub fn parse(text: &str, name: Option<&str>) -> Result<Self, String> {
-        match text.strip_prefix("builtin:") {
-            Some("cse") => Ok(ModuleSource::BuiltIn),
-            Some(other) => Err(format!(
-                "no built-in module `{other}` (built-in: {})",
-                BUILTIN_NAMES.join(", ")
-            )),
-            None => Self::resolve(Path::new(text), name),
-        }
+        Self::resolve(Path::new(text), name)
     }
 
-    /// `path` may be a file, or a folder holding `<name>.wasm` modules, of
-    /// which `name` picks the serving one (default: the only one there).
+    /// The built-in module `name` (without the prefix).
+    pub fn builtin(name: &str) -> Result<Self, String> {
+        BUILTIN_MODULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, _)| ModuleSource::BuiltIn(n))
+            .ok_or_else(|| {
+                let known: Vec<String> = builtin_names()
+                    .map(|n| format!("{BUILTIN_PREFIX}{n}"))
+                    .collect();
+                format!(
+                    "no built-in module `{name}` (built in: {})",
+                    known.join(", ")
+                )
+            })
+    }
+
+    /// Where a module spec points: `builtin:<name>` is a built-in module;
+    /// anything else is a path, which may be a file, or a folder holding
+    /// `<name>.wasm` modules, of which `name` picks the serving one (default:
+    /// the only one there). This is the one place a module spec is read
+    /// (command line, configuration); a file literally named like a built-in
+    /// module is reached as `./builtin:...`.
     pub fn resolve(path: &Path, name: Option<&str>) -> Result<Self, String> {
+        if let Some(builtin) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
+            return match name {
+                Some(_) => Err(format!(
+                    "a module name picks a module in a folder; {} is a built-in module",
+                    path.display()
+                )),
+                None => ModuleSource::builtin(builtin),
+            };
+        }
         if !path.is_dir() {
             return Ok(ModuleSource::File(path.to_path_buf()));
         }
@@ -69,6 +123,50 @@ impl ModuleSource {
                 path.display(),
                 wasm.len()
             )),
+        }
+    }
+}
+
+impl ModuleSource {
+    /// Read the module and run every check on it (see [`crate::module`]).
+    pub fn load(
+        &self,
+        runtime: &Runtime,
+        settings: &str,
+        cache: Option<&Cache>,
+    ) -> Result<LoadedModule, LoadError> {
+        match self {
+            ModuleSource::BuiltIn(name) => {
+                let bytes = builtin_module(name).ok_or_else(|| LoadError::Read {
+                    path: self.to_string().into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        ModuleSource::builtin(name).unwrap_err(),
+                    ),
+                })?;
+                module::load(runtime, bytes, &self.to_string(), settings, cache)
+            }
+            ModuleSource::File(path) => module::load_file(runtime, path, settings, cache),
+        }
+    }
+}
+
+impl std::str::FromStr for ModuleSource {
+    type Err = String;
+
+    /// [`ModuleSource::resolve`] without a module name: `builtin:ecs`, or a
+    /// path, as a configuration file gives it.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        ModuleSource::resolve(Path::new(spec), None)
+    }
+}
+
+impl std::fmt::Display for ModuleSource {
+    /// As [`ModuleSource::resolve`] reads it back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModuleSource::BuiltIn(name) => write!(f, "{BUILTIN_PREFIX}{name}"),
+            ModuleSource::File(path) => write!(f, "{}", path.display()),
         }
     }
 }
@@ -100,7 +198,7 @@ impl Registry {
         settings: String,
         cache: Option<Cache>,
     ) -> Result<Arc<Self>, LoadError> {
-        let first = load_source(&runtime, &source, &settings, cache.as_ref())?;
+        let first = source.load(&runtime, &settings, cache.as_ref())?;
         tracing::info!(module = %first.label, origin = %first.info.origin, "module serving");
         Ok(Arc::new(Registry {
             runtime,
@@ -175,7 +273,7 @@ impl Registry {
         source: &ModuleSource,
         settings: &str,
     ) -> Result<Arc<LoadedModule>, LoadError> {
-        match load_source(&self.runtime, source, settings, self.cache.as_ref()) {
+        match source.load(&self.runtime, settings, self.cache.as_ref()) {
             Ok(module) => Ok(self.swap(module)),
             Err(e) => {
                 self.stats.rejected.fetch_add(1, Ordering::Relaxed);
@@ -252,16 +350,4 @@ impl Registry {
 /// Keeps a module file watched while alive.
 pub struct WatchHandle {
     _watcher: notify::RecommendedWatcher,
-}
-
-fn load_source(
-    runtime: &Runtime,
-    source: &ModuleSource,
-    settings: &str,
-    cache: Option<&Cache>,
-) -> Result<LoadedModule, LoadError> {
-    match source {
-        ModuleSource::BuiltIn => module::load(runtime, DEFAULT_MODULE, "built-in", settings, cache),
-        ModuleSource::File(path) => module::load_file(runtime, path, settings, cache),
-    }
 }

@@ -304,7 +304,7 @@ pub fn demo(records: Option<PathBuf>) -> anyhow::Result<()> {
     let snapshot = store.replace_all(indicators, now_micros());
 
     let runtime = Runtime::new(Limits::default())?;
-    let registry = Registry::new(runtime.clone(), ModuleSource::BuiltIn, "{}".into(), None)?;
+    let registry = Registry::new(runtime.clone(), ModuleSource::default(), "{}".into(), None)?;
     let mut worker = Worker::new(runtime, registry.clone(), store);
     let records = match records {
         Some(path) => {

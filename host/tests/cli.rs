@@ -242,3 +242,54 @@ fn sighup_reloads_the_module_while_enriching() {
         assert_eq!(v["taggedBy"], "a");
     }
 }
+
+#[test]
+fn builtin_modules_are_named_where_a_module_path_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = taxiway(dir.path(), &["module", "check", "builtin:ecs"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ok: builtin:ecs passed every check"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("output format:    ecs"), "{stdout}");
+
+    let out = taxiway(dir.path(), &["module", "check", "builtin:nope"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("builtin:cse, builtin:ecs"), "{stderr}");
+
+    let input = dir.path().join("records.ndjson");
+    std::fs::write(
+        &input,
+        format!("{{\"source\":{{\"ip\":\"{LISTED_IP}\"}}}}\n{{\"source.ip\":\"203.0.113.9\"}}\n"),
+    )
+    .unwrap();
+    let out = taxiway(
+        dir.path(),
+        &[
+            "enrich",
+            "--module",
+            "builtin:ecs",
+            "--indicators",
+            path(&indicators(dir.path())),
+            path(&input),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("2 records, 1 tagged, 0 errored"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("module ecs@"), "{stderr}");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let tagged = json(lines[0]);
+    assert_eq!(
+        tagged["threat"]["enrichments"][0]["matched"]["id"],
+        "indicator--1"
+    );
+    assert_eq!(lines[1], r#"{"source.ip":"203.0.113.9"}"#);
+}

@@ -1,99 +1,26 @@
 //! The built-in CSE module on a few hundred realistic CSE records
 //! (tests/fixtures; FIXTURES.md says what each planted record tests).
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use fixtures::{Matches, expected, run, worker};
 use taxiway_host::limits::Limits;
 use taxiway_host::registry::{ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
 use taxiway_host::worker::{Batch, ERROR_FIELD, RAW_FIELD, Worker};
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-type Matches = BTreeMap<usize, BTreeSet<(String, String, String)>>;
-
-fn worker(indicators: &[u8]) -> (Worker, Arc<Registry>) {
-    let (indicators, report) = taxiway_poller::read_indicators(indicators).unwrap();
-    assert_eq!(report.rejected, 0, "{report}");
-    let store = Arc::new(IndicatorStore::new(StoreConfig::default()));
-    store.replace_all(indicators, now_micros());
-    let runtime = Runtime::new(Limits::default()).unwrap();
-    let registry =
-        Registry::new(runtime.clone(), ModuleSource::BuiltIn, "{}".into(), None).unwrap();
-    (Worker::new(runtime, registry.clone(), store), registry)
-}
-
-fn run(batch_size: usize) -> (Vec<String>, Vec<String>) {
-    let records = fixture("cse-records.ndjson");
-    let (mut worker, _registry) = worker(&fixture("indicators.ndjson"));
-    let input: Vec<&[u8]> = records
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    let mut out = Vec::new();
-    for chunk in input.chunks(batch_size) {
-        let mut batch = Batch::new();
-        for line in chunk {
-            batch.push(line);
-        }
-        let result = worker.enrich(&batch, &mut out);
-        assert_eq!(result.stats.failed_calls, 0);
-    }
-    let output = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    let input = input
-        .iter()
-        .map(|l| String::from_utf8(l.to_vec()).unwrap())
-        .collect();
-    (input, output)
-}
-
-fn expected() -> (Matches, BTreeSet<usize>) {
-    let v: serde_json::Value = serde_json::from_slice(&fixture("expected-matches.json")).unwrap();
-    let mut matches = Matches::new();
-    let mut not_objects = BTreeSet::new();
-    for (key, value) in v.as_object().unwrap() {
-        if key == "not_objects" {
-            not_objects.extend(
-                value
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|n| n.as_u64().unwrap() as usize),
-            );
-            continue;
-        }
-        let set = value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["field"].as_str().unwrap().to_string(),
-                    m["indicator_id"].as_str().unwrap().to_string(),
-                    m["source"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        matches.insert(key.parse().unwrap(), set);
-    }
-    (matches, not_objects)
-}
-
 #[test]
 fn tags_exactly_the_expected_records() {
-    let (matches, not_objects) = expected();
+    let (matches, not_objects) = expected("expected-matches.json");
     assert!(matches.len() >= 30, "the fixture plants dozens of matches");
+    let (mut worker, _registry) = worker("builtin:cse", "{}", &["indicators.ndjson"]);
     for batch_size in [1, 7, 256] {
-        let (input, output) = run(batch_size);
+        let (input, output) = run(&mut worker, "cse-records.ndjson", batch_size);
         assert_eq!(input.len(), output.len(), "one output line per record");
         let mut got = Matches::new();
         for (i, (inp, out)) in input.iter().zip(&output).enumerate() {
@@ -178,7 +105,7 @@ fn parent_domain_matching_follows_the_module_settings() {
     for (settings, tagged) in [("{}", 1), (r#"{"parentDomains":false}"#, 0)] {
         let registry = Registry::new(
             runtime.clone(),
-            ModuleSource::BuiltIn,
+            ModuleSource::default(),
             settings.into(),
             None,
         )
@@ -197,7 +124,7 @@ fn bad_settings_are_rejected_at_configure() {
     let runtime = Runtime::new(Limits::default()).unwrap();
     let Err(err) = Registry::new(
         runtime,
-        ModuleSource::BuiltIn,
+        ModuleSource::default(),
         r#"{"fields":{"x":"ipv9"}}"#.into(),
         None,
     ) else {

@@ -234,3 +234,34 @@ fn a_module_folder_resolves_to_its_only_module_and_reloads() {
     let registry = Registry::new(guests::runtime(), named, "{}".into(), None).unwrap();
     assert_eq!(registry.serving().info.name, "hostile");
 }
+
+#[test]
+fn builtin_module_specs_resolve_to_the_embedded_modules() {
+    use taxiway_host::registry::{BUILTIN_MODULES, DEFAULT_BUILTIN, builtin_module, builtin_names};
+    assert_eq!(builtin_names().collect::<Vec<_>>(), ["cse", "ecs"]);
+    assert_eq!(
+        ModuleSource::default(),
+        ModuleSource::BuiltIn(DEFAULT_BUILTIN)
+    );
+    for (name, bytes) in BUILTIN_MODULES {
+        assert!(bytes.starts_with(b"\0asm"), "{name}");
+        assert_eq!(builtin_module(name), Some(*bytes));
+        let spec = format!("builtin:{name}");
+        let source: ModuleSource = spec.parse().unwrap();
+        assert_eq!(source, ModuleSource::BuiltIn(name));
+        assert_eq!(source.to_string(), spec, "Display reads back");
+        let registry = Registry::new(runtime(), source, "{}".into(), None).unwrap();
+        assert_eq!(registry.serving().info.name, *name);
+        assert!(registry.watch().unwrap().is_none(), "nothing to watch");
+    }
+    assert_eq!(builtin_module("nope"), None);
+    let err = "builtin:nope".parse::<ModuleSource>().unwrap_err();
+    assert!(err.contains("builtin:cse, builtin:ecs"), "{err}");
+    let err = ModuleSource::resolve(std::path::Path::new("builtin:ecs"), Some("x")).unwrap_err();
+    assert!(err.contains("built-in module"), "{err}");
+    // A file of that name is reached through a path.
+    assert_eq!(
+        "./builtin:ecs".parse::<ModuleSource>().unwrap(),
+        ModuleSource::File("./builtin:ecs".into())
+    );
+}

@@ -386,18 +386,7 @@ fn an_uploaded_module_takes_over_under_load() {
         })
         .body;
     drop(listed);
-    let ip = std::fs::read_to_string(guests::root().join("samples/stix/ips.xml")).unwrap();
-    let ip = ip
-        .split("<AddressObj:Address_Value")
-        .nth(1)
-        .and_then(|s| s.split('>').nth(1))
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .split("##comma##")
-        .next()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let ip = sample_ip();
     assert!(!matches(&s, &ip).is_empty(), "{ip} is listed");
     // Both modules see this record as a hit: CSE through srcDevice_ip, the
     // test tagger through `ip`.
@@ -472,6 +461,92 @@ fn an_uploaded_module_takes_over_under_load() {
     let s = Service::start(&config, port);
     assert_eq!(s.get("/v1/modules").json()["serving"]["version"], "1.0.0-b");
     let _ = TOKEN;
+}
+
+/// The IP of the first indicator in the bundled samples' `ips` collection.
+fn sample_ip() -> String {
+    let xml = std::fs::read_to_string(guests::root().join("samples/stix/ips.xml")).unwrap();
+    xml.split("<AddressObj:Address_Value")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .split("##comma##")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Switching from the CSE module to the ECS one is a config change picked
+/// up by SIGHUP, without a restart; both modules tag through the API.
+#[test]
+fn sighup_switches_between_the_cse_and_ecs_modules() {
+    let demo = taxiway_host::demo_server::DemoServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let feed = format!(
+        "[[feed]]\nname = \"demo\"\nurl = \"{}\"\npoll_interval = \"1h\"\nmax_lookback = \"3650d\"\n",
+        demo.discovery_url()
+    );
+    let (config, port) = write_config(
+        dir.path(),
+        &format!("[enricher]\nmodule = \"builtin:cse\"\n\n{feed}"),
+    );
+    let s = Service::start(&config, port);
+    let ip = sample_ip();
+    s.wait_for(
+        &format!("/v1/indicators?value={ip}"),
+        "the demo feed",
+        |r| {
+            r.json()["matches"]
+                .as_array()
+                .is_some_and(|m| !m.is_empty())
+        },
+    );
+    let cse = json!({"srcDevice_ip": ip}).to_string();
+    let ecs = json!({"@timestamp": "2026-12-04T10:00:00Z", "source": {"ip": ip}, "event": {"category": ["network"]}}).to_string();
+    let r = s.enrich(&format!("{cse}\n{ecs}\n"));
+    let lines: Vec<&str> = r.body.lines().collect();
+    assert!(lines[0].contains("\"listMatches\""), "{}", r.body);
+    assert_eq!(lines[1], ecs, "the CSE module does not read ECS fields");
+    let pid = s.child.id();
+
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("builtin:cse", "builtin:ecs");
+    std::fs::write(&config, text).unwrap();
+    s.signal("HUP");
+    s.wait_for("/v1/modules", "the ECS module serving", |r| {
+        r.json()["serving"]["origin"] == "builtin:ecs"
+    });
+    let r = s.enrich(&format!("{cse}\n{ecs}\n"));
+    let lines: Vec<serde_json::Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0].to_string(),
+        serde_json::from_str::<serde_json::Value>(&cse)
+            .unwrap()
+            .to_string(),
+        "the ECS module does not read CSE fields"
+    );
+    let enrichment = &lines[1]["threat"]["enrichments"][0];
+    assert_eq!(enrichment["matched"]["atomic"], ip.as_str(), "{}", r.body);
+    assert_eq!(enrichment["matched"]["field"], "source.ip");
+    assert_eq!(enrichment["indicator"]["provider"], "demo");
+    assert_eq!(s.child.id(), pid, "no restart");
+
+    // A config that no longer parses is refused and changes nothing.
+    std::fs::write(&config, "[server\n").unwrap();
+    s.signal("HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        s.get("/v1/modules").json()["serving"]["origin"],
+        "builtin:ecs"
+    );
+    assert!(s.log().contains("config not reloaded"), "{}", s.log());
 }
 
 #[test]

@@ -479,7 +479,7 @@ async fn modules(State(service): Svc) -> axum::Json<Value> {
         "generation": service.registry.generation(),
         "swaps": service.registry.stats.swaps.load(std::sync::atomic::Ordering::Relaxed),
         "rejected": service.registry.stats.rejected.load(std::sync::atomic::Ordering::Relaxed),
-        "builtin": crate::registry::BUILTIN_NAMES,
+        "builtin": crate::registry::builtin_names().map(|n| format!("{}{n}", crate::registry::BUILTIN_PREFIX)).collect::<Vec<_>>(),
         "uploaded": service.uploaded_modules(),
     }))
 }

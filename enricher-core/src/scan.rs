@@ -13,6 +13,7 @@ pub struct Span {
 }
 
 impl Span {
+    #[inline]
     pub fn of<'a>(&self, line: &'a [u8]) -> &'a [u8] {
         &line[self.start..self.end]
     }
@@ -64,10 +65,42 @@ pub struct Object {
     pub empty: bool,
 }
 
+/// What a scan reports to, member by member.
+pub trait Visitor {
+    /// Whether to visit the members inside the value of the member whose key
+    /// is `key`: an object's members, or those of every object in an array.
+    /// Called before the value is scanned; a `true` is followed by
+    /// [`leave`](Self::leave) once the value is done.
+    #[inline]
+    fn enter(&mut self, _line: &[u8], _key: Span, _key_escaped: bool, _kind: ValueKind) -> bool {
+        false
+    }
+
+    /// The value [`enter`](Self::enter) opened is done.
+    #[inline]
+    fn leave(&mut self) {}
+
+    /// A member of an object being visited, once its value is scanned.
+    fn member(&mut self, line: &[u8], member: &Member);
+}
+
+/// A [`Visitor`] that sees the top-level members only.
+pub struct TopLevel<F>(pub F);
+
+impl<F: FnMut(&Member)> Visitor for TopLevel<F> {
+    #[inline]
+    fn member(&mut self, _line: &[u8], member: &Member) {
+        (self.0)(member)
+    }
+}
+
+/// How deep [`Visitor::enter`] may lead; deeper values are skipped whole.
+pub const MAX_DEPTH: usize = 32;
+
 /// Scan `line` (without its newline) as one JSON object, calling `visit` on
 /// every top-level member. Trailing whitespace is allowed, anything else is not.
 pub fn scan_object(line: &[u8], visit: impl FnMut(&Member)) -> Result<Object, ScanError> {
-    let object = scan_object_at(line, 0, visit)?;
+    let object = scan_object_at(line, 0, &mut TopLevel(visit))?;
     if object.end != line.len() {
         return Err(ScanError::Malformed(object.end));
     }
@@ -80,17 +113,27 @@ pub fn scan_object(line: &[u8], visit: impl FnMut(&Member)) -> Result<Object, Sc
 pub fn scan_object_at(
     input: &[u8],
     start: usize,
-    mut visit: impl FnMut(&Member),
+    visitor: &mut impl Visitor,
 ) -> Result<Object, ScanError> {
-    let line = input;
-    let mut p = skip_ws(line, start);
-    if line.get(p) != Some(&b'{') {
+    let p = skip_ws(input, start);
+    if input.get(p) != Some(&b'{') {
         return Err(ScanError::NotAnObject);
     }
-    p += 1;
-    p = skip_ws(line, p);
+    let (close, empty) = members(input, p, 0, visitor)?;
+    finish(input, close, empty)
+}
+
+/// Scan the members of the object whose `{` is at `open`. Returns the
+/// position of its `}` and whether it has no members.
+fn members(
+    line: &[u8],
+    open: usize,
+    depth: usize,
+    visitor: &mut impl Visitor,
+) -> Result<(usize, bool), ScanError> {
+    let mut p = skip_ws(line, open + 1);
     if line.get(p) == Some(&b'}') {
-        return finish(line, p, true);
+        return Ok((p, true));
     }
     loop {
         if line.get(p) != Some(&b'"') {
@@ -115,15 +158,23 @@ pub fn scan_object_at(
                 kind = ValueKind::String;
                 value_escaped = escaped;
             }
-            Some(b'[') => {
-                p = skip_nested(line, p)?;
-                kind = ValueKind::Array;
+            Some(&open @ (b'[' | b'{')) => {
+                kind = if open == b'[' {
+                    ValueKind::Array
+                } else {
+                    ValueKind::Object
+                };
                 value_escaped = false;
-            }
-            Some(b'{') => {
-                p = skip_nested(line, p)?;
-                kind = ValueKind::Object;
-                value_escaped = false;
+                if depth < MAX_DEPTH && visitor.enter(line, key, key_escaped, kind) {
+                    p = if kind == ValueKind::Object {
+                        members(line, p, depth + 1, visitor)?.0 + 1
+                    } else {
+                        elements(line, p, depth + 1, visitor)?
+                    };
+                    visitor.leave();
+                } else {
+                    p = skip_nested(line, p)?;
+                }
             }
             Some(_) => {
                 p = skip_scalar(line, p)?;
@@ -132,17 +183,49 @@ pub fn scan_object_at(
             }
             None => return Err(ScanError::Malformed(p)),
         }
-        visit(&Member {
-            key,
-            value: Span { start, end: p },
-            kind,
-            key_escaped,
-            value_escaped,
-        });
+        visitor.member(
+            line,
+            &Member {
+                key,
+                value: Span { start, end: p },
+                kind,
+                key_escaped,
+                value_escaped,
+            },
+        );
         p = skip_ws(line, p);
         match line.get(p) {
             Some(b',') => p = skip_ws(line, p + 1),
-            Some(b'}') => return finish(line, p, false),
+            Some(b'}') => return Ok((p, false)),
+            _ => return Err(ScanError::Malformed(p)),
+        }
+    }
+}
+
+/// Visit the members of every object in the array whose `[` is at `open`;
+/// other elements are skipped. Returns the position after its `]`.
+fn elements(
+    line: &[u8],
+    open: usize,
+    depth: usize,
+    visitor: &mut impl Visitor,
+) -> Result<usize, ScanError> {
+    let mut p = skip_ws(line, open + 1);
+    if line.get(p) == Some(&b']') {
+        return Ok(p + 1);
+    }
+    loop {
+        p = match line.get(p) {
+            Some(b'{') => members(line, p, depth, visitor)?.0 + 1,
+            Some(b'[') => skip_nested(line, p)?,
+            Some(b'"') => string_end(line, p + 1)?.0 + 1,
+            Some(_) => skip_scalar(line, p)?,
+            None => return Err(ScanError::Malformed(p)),
+        };
+        p = skip_ws(line, p);
+        match line.get(p) {
+            Some(b',') => p = skip_ws(line, p + 1),
+            Some(b']') => return Ok(p + 1),
             _ => return Err(ScanError::Malformed(p)),
         }
     }
@@ -242,6 +325,7 @@ fn string_end(line: &[u8], mut p: usize) -> Result<(usize, bool), ScanError> {
     }
 }
 
+#[inline]
 fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let start = p;
     match line[p] {
@@ -260,6 +344,7 @@ fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
 }
 
 /// Skip an array or object starting at `p`, returning the position after it.
+#[inline]
 fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let mut depth = 0usize;
     while let Some(&b) = line.get(p) {
@@ -287,30 +372,68 @@ fn skip_nested(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
 /// Call `visit` with the span (inside the quotes) of every string element of
 /// the array whose span is `array`; non-string elements are skipped.
 pub fn array_strings(line: &[u8], array: Span, mut visit: impl FnMut(Span, bool)) {
+    array_items(line, array, |item, kind, escaped| {
+        if kind == ValueKind::String {
+            visit(
+                Span {
+                    start: item.start + 1,
+                    end: item.end - 1,
+                },
+                escaped,
+            );
+        }
+    });
+}
+
+/// Call `visit` with the span, kind and escape flag of every element of the
+/// (already scanned) array whose span is `array`.
+pub fn array_items(line: &[u8], array: Span, mut visit: impl FnMut(Span, ValueKind, bool)) {
     let mut p = array.start + 1;
     let end = array.end - 1;
     while p < end {
-        match line[p] {
-            b'"' => {
-                let Ok((close, escaped)) = string_end(line, p + 1) else {
-                    return;
-                };
-                visit(
-                    Span {
-                        start: p + 1,
-                        end: close,
-                    },
-                    escaped,
-                );
-                p = close + 1;
-            }
-            b'[' | b'{' => match skip_nested(line, p) {
-                Ok(next) => p = next,
+        let start = p;
+        let (next, kind, escaped) = match line[p] {
+            b'"' => match string_end(line, p + 1) {
+                Ok((close, escaped)) => (close + 1, ValueKind::String, escaped),
                 Err(_) => return,
             },
-            _ => p += 1,
-        }
+            open @ (b'[' | b'{') => match skip_nested(line, p) {
+                Ok(next) if open == b'[' => (next, ValueKind::Array, false),
+                Ok(next) => (next, ValueKind::Object, false),
+                Err(_) => return,
+            },
+            b',' | b' ' | b'\t' | b'\r' => {
+                p += 1;
+                continue;
+            }
+            _ => match skip_scalar(line, p) {
+                Ok(next) => (next, ValueKind::Other, false),
+                Err(_) => return,
+            },
+        };
+        visit(Span { start, end: next }, kind, escaped);
+        p = next;
     }
+}
+
+/// Visit the members of the object whose `{` is at `open`, a value inside a
+/// record already scanned. Returns the position of its `}`.
+pub fn scan_nested_object(
+    line: &[u8],
+    open: usize,
+    visitor: &mut impl Visitor,
+) -> Result<usize, ScanError> {
+    if line.get(open) != Some(&b'{') {
+        return Err(ScanError::NotAnObject);
+    }
+    Ok(members(line, open, 0, visitor)?.0)
+}
+
+/// Whether the bytes between an array's or object's brackets hold anything.
+pub fn has_items(line: &[u8], value: Span) -> bool {
+    line[value.start + 1..value.end - 1]
+        .iter()
+        .any(|b| !matches!(b, b' ' | b'\t' | b'\r'))
 }
 
 /// Decode the JSON escapes of a string's inner bytes into `out`. Returns
@@ -496,5 +619,92 @@ mod tests {
             got,
             [("a".to_string(), false), ("b\\\"c".to_string(), true)]
         );
+    }
+
+    /// Enters every object and array it meets; logs what it sees.
+    struct Everything(Vec<String>);
+
+    impl Visitor for Everything {
+        fn enter(&mut self, line: &[u8], key: Span, _: bool, kind: ValueKind) -> bool {
+            self.0.push(format!(
+                "enter {} {kind:?}",
+                String::from_utf8_lossy(key.of(line))
+            ));
+            true
+        }
+        fn leave(&mut self) {
+            self.0.push("leave".into());
+        }
+        fn member(&mut self, line: &[u8], m: &Member) {
+            self.0.push(format!(
+                "{}={}",
+                String::from_utf8_lossy(m.key.of(line)),
+                String::from_utf8_lossy(m.value.of(line))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_visitor_descends_into_objects_and_arrays_of_objects() {
+        let line = br#"{"a":{"b":"x","c.d":[1,{"e":"y"},"z",[{"no":1}]]},"f":"\"q"}"#;
+        let mut v = Everything(Vec::new());
+        let object = scan_object_at(line, 0, &mut v).unwrap();
+        assert_eq!(object.close, line.len() - 1);
+        assert_eq!(
+            v.0,
+            [
+                "enter a Object",
+                "b=\"x\"",
+                "enter c.d Array",
+                "e=\"y\"",
+                "leave",
+                r#"c.d=[1,{"e":"y"},"z",[{"no":1}]]"#,
+                "leave",
+                r#"a={"b":"x","c.d":[1,{"e":"y"},"z",[{"no":1}]]}"#,
+                r#"f="\"q""#,
+            ]
+        );
+        // Entered values are checked member by member.
+        for bad in [
+            &br#"{"a":{"b":}}"#[..],
+            br#"{"a":[{"b":1},]}"#,
+            br#"{"a":[1 2]}"#,
+        ] {
+            assert!(scan_object_at(bad, 0, &mut Everything(Vec::new())).is_err());
+        }
+    }
+
+    #[test]
+    fn array_items_and_nested_objects() {
+        let line = br#"{"k":[ "a\"b" , 1.5e3,null, {"x":[1]} ,[2] ]}"#;
+        let mut items = Vec::new();
+        let mut array = None;
+        scan_object(line, |m| array = Some(m.value)).unwrap();
+        array_items(line, array.unwrap(), |s, kind, escaped| {
+            items.push((
+                String::from_utf8_lossy(s.of(line)).into_owned(),
+                kind,
+                escaped,
+            ))
+        });
+        assert_eq!(
+            items,
+            [
+                (r#""a\"b""#.to_string(), ValueKind::String, true),
+                ("1.5e3".to_string(), ValueKind::Other, false),
+                ("null".to_string(), ValueKind::Other, false),
+                (r#"{"x":[1]}"#.to_string(), ValueKind::Object, false),
+                ("[2]".to_string(), ValueKind::Array, false),
+            ]
+        );
+        let open = line.iter().position(|&b| b == b'{').unwrap();
+        let mut v = Everything(Vec::new());
+        assert_eq!(scan_nested_object(line, open, &mut v), Ok(line.len() - 1));
+        assert_eq!(
+            scan_nested_object(line, 1, &mut v),
+            Err(ScanError::NotAnObject)
+        );
+        assert!(has_items(b"[ 1 ]", Span { start: 0, end: 5 }));
+        assert!(!has_items(b"{ \t}", Span { start: 0, end: 4 }));
     }
 }
