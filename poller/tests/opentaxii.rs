@@ -490,3 +490,55 @@ fn tls_client_certificate_from_pkcs12() {
     assert!(matches!(err, ClientError::Config(_)), "{err}");
     assert!(!err.to_string().contains("wrong\""));
 }
+
+/// OpenTAXII also speaks TAXII 1.0: Feed_Information and a 1.0 Poll_Request (with its own time
+/// window elements) against the real server, and the STIX it returns parsed.
+#[test]
+fn taxii_10_feed_information_and_poll() {
+    let server = OpenTaxii::start();
+    server.push(&[("ips", ips(300..304))]);
+    let client = client(READER);
+    let feeds = client
+        .collection_information(&server.collection_management_url(), Version::V10)
+        .unwrap();
+    assert_eq!(feeds.version, Version::V10);
+    let ips_feed = feeds.collection("ips").expect("the ips feed is listed");
+    assert!(!ips_feed.poll_services.is_empty(), "{ips_feed:?}");
+
+    let begin = OffsetDateTime::now_utc() - Duration::from_secs(3600);
+    let mut values = Vec::new();
+    let outcome = client
+        .poll_version(
+            Version::V10,
+            &server.poll_url(),
+            "ips",
+            PollWindow {
+                begin: Some(begin),
+                end: None,
+            },
+            None,
+            &mut |block| {
+                let ctx = taxiway_poller::stix1::StixContext {
+                    source: "v10",
+                    collection: Some("ips"),
+                };
+                taxiway_poller::stix1::parse_package(block.content.as_bytes(), &ctx, &mut |i| {
+                    values.push(i.value)
+                })
+                .map(|_| ())
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        values,
+        ips(300..304)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>()
+    );
+    assert!(outcome.blocks >= 1);
+    assert!(
+        outcome.cursor.is_some(),
+        "a cursor from the 1.0 response: {outcome:?}"
+    );
+}
