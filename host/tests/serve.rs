@@ -593,3 +593,53 @@ fn config_validate_reports_every_problem_and_serve_refuses_bad_config() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Errors for oversized bodies and bad queries are JSON too; SIGTERM lets a
+/// request in flight finish before the process exits.
+#[test]
+fn oversized_bodies_and_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = service::free_port();
+    let config = dir.path().join("taxiway.toml");
+    std::fs::write(
+        &config,
+        format!("[server]\nlisten = \"127.0.0.1:{port}\"\nadmin_token = \"{TOKEN}\"\nmax_body_mib = 2\n[state]\ndir = \"state\"\n"),
+    )
+    .unwrap();
+    let s = Arc::new(Service::start(&config, port));
+    let big = vec![b'x'; 3 << 20];
+    let r = s.send("POST", "/v1/enrich", &big, &[]);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "body_too_large");
+    // A gzip bomb is cut off at the same limit after decompression.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b'\n'; 8 << 20]).unwrap();
+    let r = s.send(
+        "POST",
+        "/v1/enrich",
+        &gz.finish().unwrap(),
+        &[("Content-Encoding", "gzip")],
+    );
+    assert_eq!(r.status, 413, "{}", r.body);
+    let r = s.send("POST", "/v1/feeds/x/poll?wait=maybe", b"", &[]);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "bad_query");
+
+    // A body just under the limit, in flight when SIGTERM arrives.
+    let record = cse_record("198.51.100.1");
+    let n = (2 << 20) / (record.len() + 1) - 1;
+    let body = format!("{record}\n").repeat(n);
+    let warm = s.enrich(&format!("{record}\n"));
+    assert_eq!(warm.status, 200);
+    let in_flight = {
+        let s = s.clone();
+        std::thread::spawn(move || s.enrich(&body))
+    };
+    std::thread::sleep(Duration::from_millis(30));
+    s.signal("TERM");
+    let r = in_flight.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.lines().count(), n, "every record came back");
+    let s = Arc::into_inner(s).unwrap();
+    assert!(s.stop().success(), "a clean exit");
+}

@@ -7,7 +7,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -55,7 +56,6 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<T, ApiError>;
 
 pub fn router(service: Arc<Service>) -> Router {
-    let max_body = service.max_body();
     let protected = Router::new()
         .route("/v1/enrich", post(enrich))
         .route("/v1/feeds", get(list_feeds).post(add_feed))
@@ -78,7 +78,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/readyz", get(readyz))
         .merge(protected)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-        .layer(DefaultBodyLimit::max(max_body))
+        // Handlers read bodies themselves, to answer an oversized one in JSON.
+        .layer(DefaultBodyLimit::disable())
         .with_state(service)
 }
 
@@ -135,7 +136,8 @@ async fn readyz(State(service): Svc) -> Response {
 
 /// `POST /v1/enrich`: NDJSON in, NDJSON out, same order, one line per
 /// non-blank input line. `Content-Encoding: gzip` is accepted.
-async fn enrich(State(service): Svc, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn enrich(State(service): Svc, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    let body = read_body(body, service.max_body()).await?;
     let body = decode_body(&headers, body, service.max_body())?;
     let result = service.pool.enrich(body).await;
     service.metrics.enriched(&result.stats, &result.batches);
@@ -156,6 +158,37 @@ async fn enrich(State(service): Svc, headers: HeaderMap, body: Bytes) -> ApiResu
         h.insert("x-taxiway-module", v);
     }
     Ok(response)
+}
+
+async fn read_body(body: Body, max: usize) -> ApiResult<Bytes> {
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the body is larger than {} MiB (server.max_body_mib)",
+                    max >> 20
+                ),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("reading the body: {e}"),
+            )
+        }
+    })
+}
+
+fn bad_path(e: PathRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text())
+}
+
+fn bad_query(e: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())
 }
 
 fn decode_body(headers: &HeaderMap, body: Bytes, max: usize) -> ApiResult<Bytes> {
@@ -279,7 +312,8 @@ fn state_error(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `POST /v1/feeds`: the seed's "Add Source" fields as JSON.
-async fn add_feed(State(service): Svc, body: Bytes) -> ApiResult<Response> {
+async fn add_feed(State(service): Svc, body: Body) -> ApiResult<Response> {
+    let body = read_body(body, service.max_body()).await?;
     let value = parse_json(&body)?;
     let feed = config::feed_from_json(&value, &service.state_dir()).map_err(invalid_feed)?;
     if service.feed(&feed.name).is_some() {
@@ -310,9 +344,11 @@ fn managed_by_config(name: &str) -> ApiError {
 /// `PATCH /v1/feeds/{name}`: change some fields of a feed added through the API.
 async fn patch_feed(
     State(service): Svc,
-    Path(name): Path<String>,
-    body: Bytes,
+    name: Result<Path<String>, PathRejection>,
+    body: Body,
 ) -> ApiResult<axum::Json<Value>> {
+    let Path(name) = name.map_err(bad_path)?;
+    let body = read_body(body, service.max_body()).await?;
     let patch = parse_json(&body)?;
     let (_, origin) = service.feed(&name).ok_or_else(|| feed_not_found(&name))?;
     if origin == Origin::Config {
@@ -373,9 +409,11 @@ struct PollQuery {
 /// `POST /v1/feeds/{name}/poll[?wait=true]`: poll now.
 async fn poll_feed(
     State(service): Svc,
-    Path(name): Path<String>,
-    Query(q): Query<PollQuery>,
+    name: Result<Path<String>, PathRejection>,
+    q: Result<Query<PollQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
+    let Path(name) = name.map_err(bad_path)?;
+    let Query(q) = q.map_err(bad_query)?;
     let rx = service
         .poll_now(&name)
         .ok_or_else(|| feed_not_found(&name))?;
@@ -488,9 +526,11 @@ async fn modules(State(service): Svc) -> axum::Json<Value> {
 /// load check and serves only if it passes them all.
 async fn upload_module(
     State(service): Svc,
-    Path(name): Path<String>,
-    body: Bytes,
+    name: Result<Path<String>, PathRejection>,
+    body: Body,
 ) -> ApiResult<axum::Json<Value>> {
+    let Path(name) = name.map_err(bad_path)?;
+    let body = read_body(body, service.max_body()).await?;
     if name.is_empty()
         || name.len() > 64
         || !name

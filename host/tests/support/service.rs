@@ -179,9 +179,14 @@ impl Service {
         self.child.wait().unwrap();
     }
 
-    /// SIGTERM and wait for a clean exit.
+    /// SIGTERM (unless it already exited) and wait for the exit.
     pub fn stop(mut self) -> std::process::ExitStatus {
-        self.signal("TERM");
+        if let Some(status) = self.child.try_wait().unwrap() {
+            return status;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
