@@ -188,6 +188,27 @@ fn main() {
     let addr = ready_rx.blocking_recv().unwrap();
     assert_eq!(addr.port(), port);
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("single") {
+        // Profiling aid: single-record calls straight into a worker.
+        let mut worker = Worker::new(
+            service.registry.runtime().clone(),
+            service.registry.clone(),
+            service.store.clone(),
+        );
+        let (mut batch, mut out) = (Batch::new(), Vec::new());
+        let started = Instant::now();
+        for r in recs.iter().cycle().take(200_000) {
+            batch.clear();
+            batch.push(r);
+            out.clear();
+            worker.enrich(&batch, &mut out);
+        }
+        println!(
+            "single-record calls: {:.2} µs each",
+            started.elapsed().as_secs_f64() * 1e6 / 200_000.0
+        );
+        return;
+    }
     let recs = Arc::new(recs);
     println!(
         "POST /v1/enrich, single-record bodies ({n_requests} requests per level, {n_indicators} indicators):"

@@ -194,7 +194,19 @@ fn serve(config: &Path) -> anyhow::Result<()> {
         .thread_name("taxiway-http")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(taxiway_host::service::serve(service, None))?;
+    let (ready, bound) = tokio::sync::oneshot::channel();
+    let summary = format!(
+        "{} feed(s), {} indicators, module {}",
+        service.feed_count(),
+        service.store.snapshot().len(),
+        service.registry.serving().label
+    );
+    runtime.spawn(async move {
+        if let Ok(address) = bound.await {
+            eprintln!("taxiway: serving on http://{address} ({summary})");
+        }
+    });
+    runtime.block_on(taxiway_host::service::serve(service, Some(ready)))?;
     // Feed polls still running are blocking calls: do not wait for them.
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())

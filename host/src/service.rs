@@ -72,6 +72,16 @@ impl Service {
         let runtime = Runtime::new(limits(&config.enricher))?;
         let cache = Some(Cache::new(config.state.dir.join("module-cache")));
         let uploaded = state.meta(UPLOADED_MODULE)?;
+        let uploaded = uploaded.filter(|name| {
+            let present = modules_dir.join(format!("{name}.wasm")).is_file();
+            if !present {
+                tracing::warn!(
+                    module = name,
+                    "the uploaded module's file is gone; serving the configured module"
+                );
+            }
+            present
+        });
         let source = match &uploaded {
             Some(name) => {
                 tracing::info!(module = name, "serving the module uploaded through the API");
@@ -201,6 +211,11 @@ impl Service {
             }
         });
         Ok(())
+    }
+
+    /// Feeds configured (file and API).
+    pub fn feed_count(&self) -> usize {
+        self.all_feed_configs().map_or(0, |f| f.len())
     }
 
     /// Where relative paths in API-added feeds are resolved.
