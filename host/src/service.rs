@@ -454,6 +454,11 @@ pub async fn serve(
         }
         drain.begin_drain();
     };
+    use axum::serve::ListenerExt;
+    // Small responses go out at once rather than waiting on Nagle.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, api::router(service.clone()))
         .with_graceful_shutdown(shutdown)
         .await
