@@ -22,6 +22,9 @@ use taxiway_poller::Indicator;
 #[path = "support/data.rs"]
 mod data;
 use data::{Rng, env_usize, records};
+#[path = "support/rss.rs"]
+mod rss;
+use rss::{rss_bytes, settle};
 
 // Batches allocate and free buffers of hundreds of KiB; glibc's allocator
 // hands those back to the kernel and faults them in again every batch.
@@ -358,15 +361,6 @@ fn main() {
     }
 }
 
-/// Resident set size from /proc/self/statm (0 where unavailable).
-fn rss_bytes() -> i64 {
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 /// Bytes per indicator: the snapshot's own estimate, the store's compact
 /// source sets, and the process RSS (over the build, and since before the
 /// input indicators were generated: an upper bound, as the allocator may
@@ -400,15 +394,6 @@ fn memory_report(
         (rss_after - rss_before) as f64 / n,
         (rss_after - rss_start) as f64 / n,
     );
-}
-
-/// Nudge the allocator into returning freed pages (it purges them lazily,
-/// on later calls).
-fn settle() {
-    for _ in 0..20 {
-        drop(std::hint::black_box(vec![0u8; 1 << 20]));
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The input's small strings share allocator pages with what outlives the
