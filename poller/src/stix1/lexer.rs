@@ -119,7 +119,21 @@ impl<'a> Lexer<'a> {
             b'<' => self.markup(start),
             b'&' => Ok(self.reference(start)),
             _ => {
-                let end = memchr2(b'<', b'&', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+                // Between elements text is mostly a line break and some
+                // indentation: skip that before calling a searcher.
+                let mut i = start;
+                while let Some(chunk) = bytes.get(i..i + 8)
+                    && chunk == b"        "
+                {
+                    i += 8;
+                }
+                while i < bytes.len() && is_space(bytes[i]) {
+                    i += 1;
+                }
+                let end = match bytes.get(i) {
+                    None | Some(b'<' | b'&') => i,
+                    Some(_) => memchr2(b'<', b'&', &bytes[i..]).map_or(bytes.len(), |j| i + j),
+                };
                 self.pos = end;
                 Ok(Token::Text(&self.src[start..end]))
             }
@@ -179,6 +193,15 @@ impl<'a> Lexer<'a> {
 
     fn end_tag(&mut self, start: usize) -> Result<Token<'a>, LexError> {
         let bytes = self.src.as_bytes();
+        // Usually exactly the open element's name and `>`.
+        if let Some(&(from, to)) = self.open.last() {
+            let end = start + 2 + (to - from);
+            if bytes.get(end) == Some(&b'>') && bytes[start + 2..end] == bytes[from..to] {
+                self.open.pop();
+                self.pos = end + 1;
+                return Ok(Token::End);
+            }
+        }
         let gt = memchr(b'>', &bytes[start + 2..])
             .map(|i| start + 2 + i)
             .ok_or_else(|| self.eof(start, "an end tag"))?;
@@ -231,6 +254,58 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The attributes in a tag's attribute text, as `(name, raw value)`: the
+/// value is neither unescaped nor normalised. Duplicates are not checked
+/// (as with quick-xml's `with_checks(false)`).
+pub(super) fn attributes(raw: &str) -> Attributes<'_> {
+    Attributes { raw, pos: 0 }
+}
+
+pub(super) struct Attributes<'a> {
+    raw: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = Result<(&'a str, &'a str), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.raw.as_bytes();
+        let skip_space = |mut i: usize| {
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = skip_space(self.pos);
+        if i == bytes.len() {
+            self.pos = i;
+            return None;
+        }
+        // Whatever happens next, an error ends the iteration.
+        self.pos = bytes.len();
+        let key_start = i;
+        while i < bytes.len() && bytes[i] != b'=' && !is_space(bytes[i]) {
+            i += 1;
+        }
+        let key = &self.raw[key_start..i];
+        i = skip_space(i);
+        if bytes.get(i) != Some(&b'=') {
+            return Some(Err(format!("attribute `{key}` has no value")));
+        }
+        i = skip_space(i + 1);
+        let quote = match bytes.get(i) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            _ => return Some(Err(format!("the value of attribute `{key}` is not quoted"))),
+        };
+        let Some(len) = memchr(quote, &bytes[i + 1..]) else {
+            return Some(Err(format!("the value of attribute `{key}` is not closed")));
+        };
+        self.pos = i + 2 + len;
+        Some(Ok((key, &self.raw[i + 1..i + 1 + len])))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +352,19 @@ mod tests {
             ]
         );
         assert_eq!(tokens("<!doctype x><a/>").unwrap(), ["DOCTYPE"]);
+    }
+
+    #[test]
+    fn attribute_lists() {
+        let all = |raw| attributes(raw).collect::<Result<Vec<_>, _>>();
+        assert_eq!(
+            all(" a=\"1\"  b = '2>\"' c=\"\"\td='x'").unwrap(),
+            [("a", "1"), ("b", "2>\""), ("c", ""), ("d", "x")]
+        );
+        assert_eq!(all("").unwrap(), []);
+        for bad in [" a", " a=1", " a=\"1", " a=\"1\" b"] {
+            assert!(all(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub(super) fn object_type(ns_uri: Option<&str>, local: &str) -> (ObjKind, Cow<'s
 /// One `xmlns` / `xmlns:p` declaration in scope.
 #[derive(Debug)]
 struct Binding {
+    /// [`prefix_key`] of `prefix`: most lookups are decided by it alone.
+    key: u64,
     /// Empty for the default namespace.
     prefix: String,
     /// Empty when the declaration undeclares the prefix (`xmlns:p=""`).
@@ -195,6 +197,16 @@ fn mentions_xmlns(raw: &str) -> bool {
     (base..bytes.len()).any(at)
 }
 
+/// A prefix's length and first seven bytes: equal keys mean equal prefixes
+/// up to seven bytes long.
+fn prefix_key(prefix: &str) -> u64 {
+    let mut key = [0u8; 8];
+    let n = prefix.len().min(7);
+    key[..n].copy_from_slice(&prefix.as_bytes()[..n]);
+    key[7] = prefix.len().min(255) as u8;
+    u64::from_le_bytes(key)
+}
+
 /// Most declarations in scope at once; more is an attack, not a feed.
 const MAX_BINDINGS: usize = 1_024;
 
@@ -224,6 +236,7 @@ impl Scopes {
                 ));
             }
             self.bindings.push(Binding {
+                key: prefix_key(prefix),
                 prefix: prefix.to_owned(),
                 ns: classify(&uri),
                 uri: uri.into_owned(),
@@ -241,10 +254,11 @@ impl Scopes {
     }
 
     fn lookup(&self, prefix: &str) -> Option<&Binding> {
+        let key = prefix_key(prefix);
         self.bindings
             .iter()
             .rev()
-            .find(|b| b.prefix == prefix)
+            .find(|b| b.key == key && (prefix.len() <= 7 || b.prefix == prefix))
             .filter(|b| !b.uri.is_empty())
     }
 

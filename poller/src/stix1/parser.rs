@@ -12,13 +12,14 @@ use std::collections::{HashMap, HashSet};
 
 use memchr::memmem;
 use quick_xml::XmlVersion;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesCData, BytesRef, BytesStart, BytesText};
 use quick_xml::name::QName;
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 
 use super::convert::{self, Confidence, RangeProblem};
-use super::lexer::{Lexer, Token};
+use super::lexer::{self, Lexer, Token};
 use super::names::{self, Ns, ObjKind, Scopes};
 use super::{ParseReport, StixContext, StixError};
 use crate::indicator::{Indicator, IndicatorError, IndicatorKind};
@@ -430,28 +431,31 @@ fn each_attr<'e>(
     pos: u64,
     mut f: impl FnMut(QName<'e>, Cow<'e, str>),
 ) -> Result<(), StixError> {
-    let mut attrs = e.attributes();
-    attrs.with_checks(false);
-    for a in attrs {
-        let a = a.map_err(|err| StixError::Xml {
+    for a in lexer::attributes(e.attributes_raw()) {
+        let (key, raw) = a.map_err(|message| StixError::Xml {
             position: pos,
-            message: err.to_string(),
+            message,
         })?;
         // Most values need neither unescaping nor whitespace normalisation.
-        let v = if a
-            .value
+        let v = if raw
             .bytes()
             .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
         {
-            a.normalized_value(XmlVersion::Implicit1_0)
+            let attr = Attribute {
+                key: QName(key),
+                value: Cow::Borrowed(raw),
+            };
+            attr.normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| StixError::Xml {
                     position: pos,
                     message: err.to_string(),
                 })?
+                .into_owned()
+                .into()
         } else {
-            a.value
+            Cow::Borrowed(raw)
         };
-        f(a.key, v);
+        f(QName(key), v);
     }
     Ok(())
 }
