@@ -169,7 +169,15 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
             }
         }
     }
-    let new_sources: HashSet<&str> = new.iter().map(|i| source_of(source, i)).collect();
+    let mut new_sources: HashSet<&str> = HashSet::new();
+    let mut last_source = None;
+    for ind in &new {
+        let s = source_of(source, ind);
+        if last_source != Some(s) {
+            new_sources.insert(s);
+            last_source = Some(s);
+        }
+    }
 
     // Current entries that a new indicator has the id of: they give it their
     // first-received time, and under `KeepUnlessReplaced` they go.
@@ -339,6 +347,8 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
     // The new indicators.
     let shared = shared_descriptions(&new, &keep_new);
     let ttl_from = |received: Micros| ttl.map_or(Micros::MAX, |t| received.saturating_add(t));
+    let mut last_meta: Option<(MetaKey<'_>, u32)> = None;
+    let mut last_validity: Option<(Validity, u32)> = None;
     for (i, ind) in new.iter().enumerate() {
         if !keep_new[i] {
             continue;
@@ -364,7 +374,15 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
             kill_chain: &ind.kill_chain,
             fields: &ind.fields,
         };
-        let meta = metas.index(meta_key, || Arc::new(meta_key.to_meta()));
+        // Feeds list indicators of one kind and metadata in runs.
+        let meta = match last_meta {
+            Some((key, meta)) if key == meta_key => meta,
+            _ => {
+                let meta = metas.index(meta_key, || Arc::new(meta_key.to_meta()));
+                last_meta = Some((meta_key, meta));
+                meta
+            }
+        };
         let explicit = ind.valid_until.map(micros);
         let validity = Validity {
             from: ind.valid_from.map_or(Micros::MIN, micros),
@@ -372,7 +390,14 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
             received: received[i],
             explicit: explicit.is_some(),
         };
-        let validity = validities.index(validity, || validity);
+        let validity = match last_validity {
+            Some((v, index)) if v == validity => index,
+            _ => {
+                let index = validities.index(validity, || validity);
+                last_validity = Some((validity, index));
+                index
+            }
+        };
         let index = u32::try_from(snap.slots.len())
             .ok()
             .filter(|&i| i != NONE)

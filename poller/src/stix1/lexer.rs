@@ -47,6 +47,71 @@ pub(super) struct Lexer<'a> {
     open: Vec<(usize, usize)>,
 }
 
+// Tags and attribute values are short, so they are scanned eight bytes at a
+// time in place of calling a searcher: in each word, the lowest byte flagged
+// by these tests is the first match (higher flags may be false positives, so
+// only the lowest is used).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in the bytes of `w` that are zero (lowest one exact).
+const fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGHS
+}
+
+/// High bit set in the bytes of `w` that are `c` (lowest one exact).
+const fn bytes_equal(w: u64, c: u8) -> u64 {
+    zero_bytes(w ^ (ONES * c as u64))
+}
+
+fn word(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk = bytes.get(i..i + 8)?;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(w))
+}
+
+/// The first index from `i` on that holds `>`, `"` or `'` (or where fewer
+/// than eight bytes are left).
+fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(bytes, i) {
+        let hits = bytes_equal(w, b'>') | bytes_equal(w, b'"') | bytes_equal(w, b'\'');
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// Where a tag name starting at `i` may end: the first index from `i` on
+/// whose byte is a control character, a space or `>` (or where fewer than
+/// eight bytes are left). Non-ASCII bytes may stop it early: callers finish
+/// byte by byte.
+fn name_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(bytes, i) {
+        // Bytes below 0x21 (exact for ASCII), and `>`.
+        let hits = (w.wrapping_sub(ONES * 0x21) & !w & HIGHS) | bytes_equal(w, b'>');
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// The index of the first `c` from `i` on.
+fn find_byte(bytes: &[u8], mut i: usize, c: u8) -> Option<usize> {
+    while let Some(w) = word(bytes, i) {
+        let hits = bytes_equal(w, c);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr(c, bytes.get(i..)?).map(|j| i + j)
+}
+
 const fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -122,6 +187,9 @@ impl<'a> Lexer<'a> {
                 // Between elements text is mostly a line break and some
                 // indentation: skip that before calling a searcher.
                 let mut i = start;
+                while i < bytes.len() && matches!(bytes[i], b'\r' | b'\n') {
+                    i += 1;
+                }
                 while let Some(chunk) = bytes.get(i..i + 8)
                     && chunk == b"        "
                 {
@@ -222,19 +290,24 @@ impl<'a> Lexer<'a> {
 
     fn start_tag(&mut self, start: usize) -> Result<Token<'a>, LexError> {
         let bytes = self.src.as_bytes();
-        // The closing `>`, skipping quoted attribute values.
-        let mut at = start + 1;
+        // The name, then the closing `>`, skipping quoted attribute values.
+        // Tags are short: plain loops beat searchers here.
+        let mut i = name_end(bytes, start + 1);
+        while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b'>') {
+            i += 1;
+        }
+        let name_end = i;
         let gt = loop {
-            let i = memchr3(b'>', b'"', b'\'', &bytes[at..])
-                .map(|i| at + i)
-                .ok_or_else(|| self.eof(start, "a tag"))?;
-            match bytes[i] {
-                b'>' => break i,
-                quote => {
-                    at = memchr(quote, &bytes[i + 1..])
-                        .map(|j| i + 2 + j)
+            i = skip_plain(bytes, i);
+            match bytes.get(i) {
+                None => return Err(self.eof(start, "a tag")),
+                Some(b'>') => break i,
+                Some(&quote @ (b'"' | b'\'')) => {
+                    i = find_byte(bytes, i + 1, quote)
+                        .map(|j| j + 1)
                         .ok_or_else(|| self.eof(start, "an attribute value"))?;
                 }
+                Some(_) => i += 1,
             }
         };
         self.pos = gt + 1;
@@ -243,7 +316,8 @@ impl<'a> Lexer<'a> {
         if empty {
             content = &content[..content.len() - 1];
         }
-        let name_len = content.bytes().position(is_space).unwrap_or(content.len());
+        // `<a/>`: the name ends before the `/`.
+        let name_len = (name_end - start - 1).min(content.len());
         let tag = BytesStart::from_content(content, name_len);
         if empty {
             Ok(Token::Empty(tag))

@@ -10,7 +10,7 @@ use quick_xml::name::PrefixDeclaration;
 /// The namespaces the parser cares about. Version suffixes are ignored
 /// (`Indicator-2`, `AddressObject-2`, ...), so STIX 1.0 to 1.2 and CybOX 2.0
 /// to 2.1 all map to the same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Ns {
     Stix,
     Indicator,
@@ -23,6 +23,7 @@ pub(super) enum Ns {
     /// A CybOX object namespace.
     Object(ObjKind),
     /// Anything else (including no namespace).
+    #[default]
     Other,
 }
 
@@ -149,7 +150,7 @@ pub(super) fn object_type(ns_uri: Option<&str>, local: &str) -> (ObjKind, Cow<'s
 #[derive(Debug)]
 struct Binding {
     /// [`prefix_key`] of `prefix`: most lookups are decided by it alone.
-    key: u64,
+    key: u128,
     /// Empty for the default namespace.
     prefix: String,
     /// Empty when the declaration undeclares the prefix (`xmlns:p=""`).
@@ -167,6 +168,11 @@ struct Binding {
 #[derive(Debug, Default)]
 pub(super) struct Scopes {
     bindings: Vec<Binding>,
+    /// Element prefixes resolved since the bindings last changed, by the
+    /// low bits of their key: `(key, namespace)`; key 0 is no entry (no
+    /// prefix has that key: its length byte would be 0 only for `""`,
+    /// whose key is 0 too, so `""` is simply never cached).
+    cache: [(u128, Ns); 8],
 }
 
 /// Whether attribute text may hold a namespace declaration. Runs for every
@@ -197,15 +203,17 @@ fn mentions_xmlns(raw: &str) -> bool {
     (base..bytes.len()).any(at)
 }
 
-/// A prefix's length and first seven bytes: equal keys mean equal prefixes
-/// up to seven bytes long.
-fn prefix_key(prefix: &str) -> u64 {
-    let mut key = [0u8; 8];
-    let n = prefix.len().min(7);
+/// A prefix's length and first fifteen bytes: equal keys mean equal
+/// prefixes up to fifteen bytes long.
+fn prefix_key(prefix: &str) -> u128 {
+    let mut key = [0u8; 16];
+    let n = prefix.len().min(KEY_BYTES);
     key[..n].copy_from_slice(&prefix.as_bytes()[..n]);
-    key[7] = prefix.len().min(255) as u8;
-    u64::from_le_bytes(key)
+    key[KEY_BYTES] = prefix.len().min(255) as u8;
+    u128::from_le_bytes(key)
 }
+
+const KEY_BYTES: usize = 15;
 
 /// Most declarations in scope at once; more is an attack, not a feed.
 const MAX_BINDINGS: usize = 1_024;
@@ -235,6 +243,7 @@ impl Scopes {
                     "more than {MAX_BINDINGS} namespace declarations in scope"
                 ));
             }
+            self.cache = Default::default();
             self.bindings.push(Binding {
                 key: prefix_key(prefix),
                 prefix: prefix.to_owned(),
@@ -250,6 +259,7 @@ impl Scopes {
     pub(super) fn pop_above(&mut self, depth: usize) {
         while self.bindings.last().is_some_and(|b| b.depth > depth) {
             self.bindings.pop();
+            self.cache = Default::default();
         }
     }
 
@@ -258,19 +268,29 @@ impl Scopes {
         self.bindings
             .iter()
             .rev()
-            .find(|b| b.key == key && (prefix.len() <= 7 || b.prefix == prefix))
+            .find(|b| b.key == key && (prefix.len() <= KEY_BYTES || b.prefix == prefix))
             .filter(|b| !b.uri.is_empty())
     }
 
     /// Namespace and local name of an element name (unprefixed names take
     /// the default namespace).
-    pub(super) fn element<'n>(&self, qname: &'n str) -> (Ns, &'n str) {
+    pub(super) fn element<'n>(&mut self, qname: &'n str) -> (Ns, &'n str) {
         // Names are short: a plain scan beats a searcher.
         let (prefix, local) = match qname.bytes().position(|b| b == b':') {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
-        (self.lookup(prefix).map_or(Ns::Other, |b| b.ns), local)
+        if prefix.len() > KEY_BYTES {
+            return (self.lookup(prefix).map_or(Ns::Other, |b| b.ns), local);
+        }
+        let key = prefix_key(prefix);
+        let slot = &self.cache[(key as usize ^ (key >> 120) as usize) % 8];
+        if key != 0 && slot.0 == key {
+            return (slot.1, local);
+        }
+        let ns = self.lookup(prefix).map_or(Ns::Other, |b| b.ns);
+        self.cache[(key as usize ^ (key >> 120) as usize) % 8] = (key, ns);
+        (ns, local)
     }
 
     /// Whether an attribute name is `xsi:type` (whatever the prefix).

@@ -1115,7 +1115,12 @@ impl<'p> Parser<'p> {
     }
 
     fn values_split(&mut self, field: Field, text: &str, delimiter: &str) {
-        let is_list = text.contains(delimiter);
+        // Most values hold no delimiter's first byte: no search needed.
+        let is_list = delimiter
+            .bytes()
+            .next()
+            .is_some_and(|first| memchr::memchr(first, text.as_bytes()).is_some())
+            && text.contains(delimiter);
         if self.apply == Apply::None || (is_list && self.apply == Apply::All) {
             let key = format!(
                 "apply_condition={} on {}",
