@@ -176,29 +176,31 @@ pub(super) struct Scopes {
 }
 
 /// Whether attribute text may hold a namespace declaration. Runs for every
-/// element, so it looks for `x` eight bytes at a time.
+/// element, so it looks for `xm` eight bytes at a time.
 fn mentions_xmlns(raw: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const XS: u64 = ONES * b'x' as u64;
+    const MS: u64 = ONES * b'm' as u64;
+    // Every zero byte is flagged (some non-zero ones above the lowest may
+    // be too, which `at` rules out).
+    let zeros = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
     let bytes = raw.as_bytes();
     let at = |i: usize| bytes[i..].starts_with(b"xmlns");
-    let mut chunks = bytes.chunks_exact(8);
     let mut base = 0;
-    for chunk in &mut chunks {
+    // Seven pairs per word: the eighth byte starts the next word's first.
+    while let Some(chunk) = bytes.get(base..base + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word) ^ XS;
-        // The lowest set high bit marks the first `x`; higher ones may be
-        // false positives, which `at` rules out.
-        let mut hits = w.wrapping_sub(ONES) & !w & HIGHS;
+        let w = u64::from_le_bytes(word);
+        let mut hits = zeros(w ^ XS) & zeros((w >> 8) ^ MS) & (HIGHS >> 8);
         while hits != 0 {
             if at(base + (hits.trailing_zeros() / 8) as usize) {
                 return true;
             }
             hits &= hits - 1;
         }
-        base += 8;
+        base += 7;
     }
     (base..bytes.len()).any(at)
 }
@@ -206,11 +208,12 @@ fn mentions_xmlns(raw: &str) -> bool {
 /// A prefix's length and first fifteen bytes: equal keys mean equal
 /// prefixes up to fifteen bytes long.
 fn prefix_key(prefix: &str) -> u128 {
-    let mut key = [0u8; 16];
     let n = prefix.len().min(KEY_BYTES);
-    key[..n].copy_from_slice(&prefix.as_bytes()[..n]);
-    key[KEY_BYTES] = prefix.len().min(255) as u8;
-    u128::from_le_bytes(key)
+    let mut key = 0u128;
+    for (i, &b) in prefix.as_bytes()[..n].iter().enumerate() {
+        key |= u128::from(b) << (8 * i);
+    }
+    key | u128::from(prefix.len().min(255) as u8) << (8 * KEY_BYTES)
 }
 
 const KEY_BYTES: usize = 15;
@@ -323,6 +326,12 @@ mod tests {
         assert!(!mentions_xmlns(r#"xsi:type="x:y" id="example:x-1" xmln="#));
         assert!(!mentions_xmlns(""));
         assert!(!mentions_xmlns("xmln"));
+        for pad in 0..20 {
+            let text = format!("{} xmlns:p=\"u\"", "x".repeat(pad));
+            assert!(mentions_xmlns(&text), "{text}");
+            let near = format!("{} xmlnx:p=\"xm\" xxmm", "xm".repeat(pad));
+            assert!(!mentions_xmlns(&near), "{near}");
+        }
     }
 
     #[test]
