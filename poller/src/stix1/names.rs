@@ -168,11 +168,9 @@ struct Binding {
 #[derive(Debug, Default)]
 pub(super) struct Scopes {
     bindings: Vec<Binding>,
-    /// Element prefixes resolved since the bindings last changed, by the
-    /// low bits of their key: `(key, namespace)`; key 0 is no entry (no
-    /// prefix has that key: its length byte would be 0 only for `""`,
-    /// whose key is 0 too, so `""` is simply never cached).
-    cache: [(u128, Ns); 8],
+    /// Bindings that element prefixes resolved to since the bindings last
+    /// changed, by prefix length and first byte: index plus one (0: none).
+    cache: [usize; 8],
 }
 
 /// Whether attribute text may hold a namespace declaration. Runs for every
@@ -267,12 +265,17 @@ impl Scopes {
     }
 
     fn lookup(&self, prefix: &str) -> Option<&Binding> {
+        self.find(prefix)
+            .map(|i| &self.bindings[i])
+            .filter(|b| !b.uri.is_empty())
+    }
+
+    /// The innermost binding of `prefix`, declared or undeclared.
+    fn find(&self, prefix: &str) -> Option<usize> {
         let key = prefix_key(prefix);
         self.bindings
             .iter()
-            .rev()
-            .find(|b| b.key == key && (prefix.len() <= KEY_BYTES || b.prefix == prefix))
-            .filter(|b| !b.uri.is_empty())
+            .rposition(|b| b.key == key && (prefix.len() <= KEY_BYTES || b.prefix == prefix))
     }
 
     /// Namespace and local name of an element name (unprefixed names take
@@ -283,16 +286,21 @@ impl Scopes {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
-        if prefix.len() > KEY_BYTES {
-            return (self.lookup(prefix).map_or(Ns::Other, |b| b.ns), local);
-        }
-        let key = prefix_key(prefix);
-        let slot = &self.cache[(key as usize ^ (key >> 120) as usize) % 8];
-        if key != 0 && slot.0 == key {
-            return (slot.1, local);
-        }
-        let ns = self.lookup(prefix).map_or(Ns::Other, |b| b.ns);
-        self.cache[(key as usize ^ (key >> 120) as usize) % 8] = (key, ns);
+        let slot = (prefix.len() ^ usize::from(prefix.bytes().next().unwrap_or(0))) % 8;
+        let index = match self.cache[slot].checked_sub(1) {
+            Some(i) if self.bindings[i].prefix == prefix => Some(i),
+            _ => {
+                let found = self.find(prefix);
+                if let Some(i) = found {
+                    self.cache[slot] = i + 1;
+                }
+                found
+            }
+        };
+        let ns = index
+            .map(|i| &self.bindings[i])
+            .filter(|b| !b.uri.is_empty())
+            .map_or(Ns::Other, |b| b.ns);
         (ns, local)
     }
 
