@@ -24,7 +24,7 @@ mod data;
 use data::{Rng, env_usize, records};
 #[path = "support/rss.rs"]
 mod rss;
-use rss::{rss_bytes, settle};
+use rss::{released_by_dropping, rss_bytes, settle};
 
 // Batches allocate and free buffers of hundreds of KiB; glibc's allocator
 // hands those back to the kernel and faults them in again every batch.
@@ -215,10 +215,7 @@ fn measure(rounds: usize, records: usize, mut pass: impl FnMut() -> u64) -> (f64
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing
-    // special either; only run the full benchmark when asked to.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("run with `cargo bench -p taxiway --bench enrich`");
+    if !data::asked_to_run("enrich") {
         return;
     }
     let n_indicators = env_usize("BENCH_INDICATORS", 1_000_000);
@@ -404,14 +401,10 @@ fn released_rss(n_indicators: usize) {
     let store = IndicatorStore::new(StoreConfig::default());
     let snapshot = store.replace_all(inds, now_micros());
     let n = snapshot.len().max(1) as f64;
-    settle();
-    let held = rss_bytes();
-    drop(snapshot);
-    drop(store);
-    settle();
+    let released = released_by_dropping((snapshot, store));
     println!(
         "memory: RSS released by dropping an identical store {:.1} bytes/indicator",
-        (held - rss_bytes()) as f64 / n
+        released as f64 / n
     );
 }
 

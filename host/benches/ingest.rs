@@ -22,7 +22,7 @@ mod data;
 use data::env_usize;
 #[path = "support/rss.rs"]
 mod rss;
-use rss::{rss_bytes, settle};
+use rss::released_by_dropping;
 #[path = "../../poller/tests/support/stix_gen.rs"]
 mod stix_gen;
 
@@ -139,21 +139,16 @@ fn memory(name: &str, xml: &str, n: usize) {
         per(sources),
         snapshot.metas(),
     );
-    settle();
-    let held = rss_bytes();
-    drop(snapshot);
-    drop(store);
-    settle();
+    let released = released_by_dropping((snapshot, store));
     println!(
         "{name:>11}: RSS released by dropping the store {:.1} bytes/indicator (accounted: {:.1})",
-        (held - rss_bytes()) as f64 / n as f64,
+        released as f64 / n as f64,
         per(heap + sources),
     );
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("run with `cargo bench -p taxiway --bench ingest`");
+    if !data::asked_to_run("ingest") {
         return;
     }
     let n = env_usize("BENCH_INDICATORS", 100_000);

@@ -299,6 +299,12 @@ fn map_bytes<K, V>(m: &HashMap<K, V>) -> usize {
     table_bytes(m.capacity(), size_of::<(K, V)>())
 }
 
+/// A list of network tables by prefix length, and the tables.
+fn nets_bytes<K>(nets: &Vec<(u8, HashMap<K, u32>)>) -> usize {
+    nets.capacity() * size_of::<(u8, HashMap<K, u32>)>()
+        + nets.iter().map(|(_, m)| map_bytes(m)).sum::<usize>()
+}
+
 /// A match: the entry and the indicator value that matched (a network or a
 /// parent domain when it differs from the value looked up).
 pub struct Match<'a> {
@@ -394,18 +400,8 @@ impl Snapshot {
             + self.validities.capacity() * size_of::<Validity>()
             + map_bytes(&self.ipv4)
             + map_bytes(&self.ipv6)
-            + self.v4_nets.capacity() * size_of::<(u8, HashMap<u32, u32>)>()
-            + self
-                .v4_nets
-                .iter()
-                .map(|(_, m)| map_bytes(m))
-                .sum::<usize>()
-            + self.v6_nets.capacity() * size_of::<(u8, HashMap<u128, u32>)>()
-            + self
-                .v6_nets
-                .iter()
-                .map(|(_, m)| map_bytes(m))
-                .sum::<usize>()
+            + nets_bytes(&self.v4_nets)
+            + nets_bytes(&self.v6_nets)
             + strings
             + self.metas.capacity() * size_of::<Arc<Meta>>()
             + self

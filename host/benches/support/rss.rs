@@ -20,3 +20,13 @@ pub fn settle() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Bytes of RSS the process gives back when `what` is dropped (the
+/// allocator settled before and after).
+pub fn released_by_dropping<T>(what: T) -> i64 {
+    settle();
+    let held = rss_bytes();
+    drop(what);
+    settle();
+    held - rss_bytes()
+}

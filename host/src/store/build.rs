@@ -296,36 +296,24 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
         }
         first
     };
-    for (&key, &head) in &old.ipv4 {
-        let head = relink(&mut snap.slots, head);
-        if head != NONE {
-            snap.ipv4.insert(key, head);
-        }
-    }
-    for (&key, &head) in &old.ipv6 {
-        let head = relink(&mut snap.slots, head);
-        if head != NONE {
-            snap.ipv6.insert(key, head);
-        }
+    {
+        let mut relink_head = |head| relink(&mut snap.slots, head);
+        relink_map(&old.ipv4, &mut snap.ipv4, &mut relink_head);
+        relink_map(&old.ipv6, &mut snap.ipv6, &mut relink_head);
     }
     let mut v4_nets: BTreeMap<u8, HashMap<u32, u32>> = BTreeMap::new();
-    for (prefix, nets) in &old.v4_nets {
-        for (&key, &head) in nets {
-            let head = relink(&mut snap.slots, head);
-            if head != NONE {
-                v4_nets.entry(*prefix).or_default().insert(key, head);
-            }
-        }
-    }
     let mut v6_nets: BTreeMap<u8, HashMap<u128, u32>> = BTreeMap::new();
-    for (prefix, nets) in &old.v6_nets {
-        for (&key, &head) in nets {
-            let head = relink(&mut snap.slots, head);
-            if head != NONE {
-                v6_nets.entry(*prefix).or_default().insert(key, head);
-            }
+    {
+        let mut relink_head = |head| relink(&mut snap.slots, head);
+        for (prefix, nets) in &old.v4_nets {
+            relink_map(nets, v4_nets.entry(*prefix).or_default(), &mut relink_head);
+        }
+        for (prefix, nets) in &old.v6_nets {
+            relink_map(nets, v6_nets.entry(*prefix).or_default(), &mut relink_head);
         }
     }
+    v4_nets.retain(|_, nets| !nets.is_empty());
+    v6_nets.retain(|_, nets| !nets.is_empty());
     for (table, old_table) in old.strings.iter().enumerate() {
         for &(offset, head) in old_table {
             let head = relink(&mut snap.slots, head);
@@ -430,6 +418,21 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
     (snap, dropped)
 }
 
+/// Copies the keys of `old` whose chains keep an entry, with their new
+/// heads (`relink` maps an old head to the new one, `NONE` when none stays).
+fn relink_map<K: Copy + Eq + std::hash::Hash>(
+    old: &HashMap<K, u32>,
+    new: &mut HashMap<K, u32>,
+    relink: &mut impl FnMut(u32) -> u32,
+) {
+    for (&key, &head) in old {
+        let head = relink(head);
+        if head != NONE {
+            new.insert(key, head);
+        }
+    }
+}
+
 /// Sizes the exact-value tables for the entries to come (`per_kind`
 /// counts them; values repeat rarely, so one slot per entry).
 fn reserve_tables(snap: &mut Snapshot, old: &Snapshot, per_kind: &[usize]) {
@@ -491,6 +494,7 @@ fn push_value(values: &mut Vec<u8>, value: &[u8]) -> u32 {
 /// Descriptions the new indicators share enough to keep in their metadata.
 fn shared_descriptions<'i>(new: &'i [Indicator], keep: &[bool]) -> HashSet<&'i str> {
     let mut bytes: HashMap<&str, usize> = HashMap::default();
+    bytes.reserve(new.len());
     for (ind, _) in new.iter().zip(keep).filter(|(_, k)| **k) {
         if let Some(d) = ind.description.as_deref() {
             *bytes.entry(d).or_default() += d.len().max(1);

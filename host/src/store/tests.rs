@@ -453,9 +453,14 @@ fn remove_source_drops_only_that_source() {
         ind("a2", "A", "ipv4-addr", "198.51.100.0/24"),
         ind("b1", "B", "ipv4-addr", "192.0.2.5"),
         ind("b2", "B", "url", "http://evil.example/x"),
+        ind("b3", "B", "ipv4-addr", "203.0.113.0/24"),
     ]);
     let snap = store.remove_source("A");
-    assert_eq!(snap.len(), 2);
+    assert_eq!(snap.len(), 3);
+    assert_eq!(
+        ids(find(&store, ObservableKind::Ip, "203.0.113.9", false, NOW)),
+        ["b3"]
+    );
     assert_eq!(
         ids(find(&store, ObservableKind::Ip, "192.0.2.5", false, NOW)),
         ["b1"]
@@ -471,9 +476,9 @@ fn remove_source_drops_only_that_source() {
         )),
         ["b2"]
     );
-    assert_eq!(store.sources(), [("B".to_string(), 2)]);
+    assert_eq!(store.sources(), [("B".to_string(), 3)]);
     // Removing a source that is not there publishes an identical snapshot.
-    assert_eq!(store.remove_source("nope").len(), 2);
+    assert_eq!(store.remove_source("nope").len(), 3);
 }
 
 #[test]
