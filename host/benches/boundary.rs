@@ -183,9 +183,7 @@ fn join(records: Vec<String>, count: usize, out: &mut Vec<u8>) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    // `cargo bench` passes --bench; only run the benchmark when asked to.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("run with `cargo bench -p taxiway --bench boundary`");
+    if !data::asked_to_run("boundary") {
         return Ok(());
     }
     let n_records = data::env_usize("BENCH_RECORDS", 200_000);

@@ -25,6 +25,9 @@ use taxiway_poller::Indicator;
 #[path = "support/data.rs"]
 mod data;
 use data::{Rng, Schema, env_usize, records_as};
+#[path = "support/rss.rs"]
+mod rss;
+use rss::{released_by_dropping, rss_bytes, settle};
 
 // Batches allocate and free buffers of hundreds of KiB; glibc's allocator
 // hands those back to the kernel and faults them in again every batch.
@@ -252,10 +255,7 @@ fn measure(rounds: usize, records: usize, mut pass: impl FnMut() -> u64) -> (f64
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing
-    // special either; only run the full benchmark when asked to.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("run with `cargo bench -p taxiway --bench enrich`");
+    if !data::asked_to_run("enrich") {
         return;
     }
     let n_indicators = env_usize("BENCH_INDICATORS", 1_000_000);
@@ -405,15 +405,6 @@ fn main() {
     }
 }
 
-/// Resident set size from /proc/self/statm (0 where unavailable).
-fn rss_bytes() -> i64 {
-    let pages = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 /// Bytes per indicator: the snapshot's own estimate, the store's compact
 /// source sets, and the process RSS (over the build, and since before the
 /// input indicators were generated: an upper bound, as the allocator may
@@ -449,15 +440,6 @@ fn memory_report(
     );
 }
 
-/// Nudge the allocator into returning freed pages (it purges them lazily,
-/// on later calls).
-fn settle() {
-    for _ in 0..20 {
-        drop(std::hint::black_box(vec![0u8; 1 << 20]));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The input's small strings share allocator pages with what outlives the
 /// build, so RSS over the build is muddied; what a store holds resident shows
 /// cleanly when a second, identical one is dropped.
@@ -466,14 +448,10 @@ fn released_rss(n_indicators: usize) {
     let store = IndicatorStore::new(StoreConfig::default());
     let snapshot = store.replace_all(inds, now_micros());
     let n = snapshot.len().max(1) as f64;
-    settle();
-    let held = rss_bytes();
-    drop(snapshot);
-    drop(store);
-    settle();
+    let released = released_by_dropping((snapshot, store));
     println!(
         "memory: RSS released by dropping an identical store {:.1} bytes/indicator",
-        (held - rss_bytes()) as f64 / n
+        released as f64 / n
     );
 }
 

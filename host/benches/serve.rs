@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 
 #[path = "support/data.rs"]
 mod data;
-use data::{Rng, Schema, env_usize, records_as};
+use data::{Rng, Schema, asked_to_run, env_usize, records_as};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -133,6 +133,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
+    if !asked_to_run("serve") {
+        return;
+    }
     let n_indicators = env_usize("BENCH_INDICATORS", 100_000);
     let n_requests = env_usize("BENCH_REQUESTS", 20_000);
     let mut rng = Rng(0x5eed);

@@ -277,15 +277,15 @@ impl Service {
         match gone {
             Ok(gone) => {
                 for (feed, n) in gone {
-                    tracing::info!(feed, expired = n, "expired indicators swept");
-                    if let Some((config, _)) = feeds.get(&feed)
-                        && let Err(e) = feeds::republish(self, config)
-                    {
-                        tracing::error!(feed, "sweep: {e:#}");
-                    }
+                    tracing::info!(feed, expired = n, "expired indicators swept from the state");
                 }
             }
             Err(e) => tracing::error!("sweep: {e}"),
+        }
+        // The same validity the state used, already in each entry.
+        let (_, n) = self.store.sweep(now);
+        if n > 0 {
+            tracing::info!(expired = n, "expired indicators swept from memory");
         }
     }
 

@@ -172,26 +172,6 @@ impl State {
         })
     }
 
-    /// Everything held for one feed.
-    pub fn feed_indicators(&self, feed: &str) -> Result<Vec<Stored>, StateError> {
-        self.read(|tx| {
-            let table = tx.open_table(INDICATORS)?;
-            let mut out = Vec::new();
-            for entry in table.range((feed, "")..)? {
-                let (key, value) = entry?;
-                let (f, id) = key.value();
-                if f != feed {
-                    break;
-                }
-                match decode(value.value()) {
-                    Some(stored) => out.push(stored),
-                    None => tracing::warn!(feed, id, "stored indicator no longer parses; skipped"),
-                }
-            }
-            Ok(out)
-        })
-    }
-
     /// Indicators held for one feed.
     pub fn indicator_count(&self, feed: &str) -> Result<usize, StateError> {
         self.read(|tx| {

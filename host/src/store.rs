@@ -1,11 +1,20 @@
 //! The indicator store: immutable snapshots published without locking readers.
 //!
-//! Life cycle: writers hand the store a source's full set of indicators; the
-//! store builds a new [`Snapshot`] off the hot path (under a writer-only
-//! mutex) and publishes it with one atomic pointer swap. Readers call
-//! [`IndicatorStore::snapshot`], which clones an `Arc` and never waits, so a
-//! lookup is never stalled by a load of a million indicators. Every snapshot
-//! carries a version that grows by one per publication.
+//! Life cycle: writers hand the store a source's indicators (all of them,
+//! or an update); the store builds a new [`Snapshot`] off the hot path
+//! (under a writer-only mutex) from the current snapshot's entries of the
+//! other sources plus the new indicators, and publishes it with one atomic
+//! pointer swap. Readers call [`IndicatorStore::snapshot`], which clones an
+//! `Arc` and never waits, so a lookup is never stalled by a load of a
+//! million indicators. Every snapshot carries a version that grows by one
+//! per publication.
+//!
+//! The snapshot is the only copy the store keeps: entries are 16 bytes
+//! (their text, metadata, validity and the next entry with the same value),
+//! ids lose the prefix their feed repeats (and UUIDs are held as 16 bytes),
+//! metadata and validity windows are deduplicated, string values live once
+//! in an arena the lookup tables point into. Memory is accounted by
+//! [`Snapshot::heap_bytes`].
 //!
 //! Expiry is checked at lookup time against the caller's clock, so an
 //! indicator stops matching the instant its valid-until passes, whether or
@@ -13,15 +22,22 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use foldhash::HashMap;
+use hashbrown::HashTable;
 use taxiway_poller::indicator::{Indicator, IndicatorKind};
 use taxiway_poller::normalize::{self, IpValue};
 use time::OffsetDateTime;
+
+mod build;
+mod text;
+
+pub use text::Id;
 
 /// The kind of a value taken from a record (mirrors the WIT `observable-kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,8 +72,9 @@ pub fn now_micros() -> Micros {
 
 const NONE: u32 = u32::MAX;
 
-/// What indicators of a feed share: everything but id, value and validity.
-/// Held once per distinct combination and referred to by index.
+/// What indicators of a feed share: everything but id, value, validity and
+/// a description no other indicator has. Held once per distinct
+/// combination and referred to by index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Meta {
     pub kind: IndicatorKind,
@@ -65,59 +82,100 @@ pub struct Meta {
     pub collection: Option<String>,
     pub confidence: Option<u8>,
     pub threat_type: Option<String>,
-    pub description: Option<String>,
     pub tags: Vec<String>,
     pub actors: Vec<String>,
     pub kill_chain: Vec<String>,
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The description when indicators share it (else each entry holds its
+    /// own): read it with [`Entry::description`].
+    description: Option<String>,
+    /// What the ids of these entries start with (see [`text::split_id`]).
+    id_prefix: String,
 }
 
 impl Meta {
     fn heap_bytes(&self) -> usize {
-        let strings = |v: &[String]| size_of_val(v) + v.iter().map(String::capacity).sum::<usize>();
+        let strings = |v: &Vec<String>| {
+            v.capacity() * size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+        };
         let opt = |o: &Option<String>| o.as_ref().map_or(0, String::capacity);
         self.source.capacity()
+            + self.id_prefix.capacity()
             + opt(&self.collection)
             + opt(&self.threat_type)
             + opt(&self.description)
             + strings(&self.tags)
             + strings(&self.actors)
             + strings(&self.kill_chain)
-            + if self.fields.is_empty() {
-                0
-            } else {
-                // Rough: the fields' JSON text.
-                serde_json::to_string(&self.fields).map_or(0, |t| t.len() * 2)
-            }
+            + json_map_bytes(&self.fields)
     }
 }
 
-/// One stored indicator, compactly: its id lives in the snapshot's id
-/// arena, its shared metadata in the meta table; the value lives in the
-/// lookup maps' keys.
+/// Heap bytes of a JSON object: serde_json's map is a B-tree whose nodes
+/// hold up to 11 entries and are allocated whole (counted as two-thirds
+/// full on average, as B-trees are), plus what keys and values hold.
+fn json_map_bytes(map: &serde_json::Map<String, serde_json::Value>) -> usize {
+    if map.is_empty() {
+        return 0;
+    }
+    const NODE: usize = 11 * (size_of::<String>() + size_of::<serde_json::Value>()) + 16;
+    map.len().div_ceil(7) * NODE
+        + map
+            .iter()
+            .map(|(k, v)| k.capacity() + json_bytes(v))
+            .sum::<usize>()
+}
+
+fn json_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.capacity(),
+        Value::Array(a) => {
+            a.capacity() * size_of::<Value>() + a.iter().map(json_bytes).sum::<usize>()
+        }
+        Value::Object(m) => json_map_bytes(m),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// When an indicator is valid, and when the store first received it (for
+/// the default TTL). Entries share these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Validity {
+    /// `Micros::MIN`: no start.
+    from: Micros,
+    /// Effective end, exclusive: the indicator's own, else `received` plus
+    /// the default TTL (`Micros::MAX`: never).
+    until: Micros,
+    received: Micros,
+    /// Whether `until` is the indicator's own.
+    explicit: bool,
+}
+
+/// One stored indicator: its text (id without its feed's prefix, maybe a
+/// description) in [`Snapshot::texts`], ending where the next slot's starts;
+/// its metadata and validity by index; the next entry with the same value
+/// (another source or id). The value lives in the lookup tables.
+#[derive(Clone, Copy)]
 struct Slot {
-    /// Start of the id in [`Snapshot::ids`]; it ends where the next
-    /// slot's id starts.
-    id_start: u32,
+    text: u32,
     meta: u32,
-    /// The next entry with the same value (another source or id).
     next: u32,
-    /// Effective validity window, default TTL applied.
-    valid_from: Micros,
-    valid_until: Micros,
+    validity: u32,
 }
 
 /// One stored indicator, as seen through a snapshot.
 #[derive(Clone, Copy)]
 pub struct Entry<'a> {
-    id: &'a str,
+    id: Id<'a>,
+    description: Option<&'a str>,
     meta: &'a Meta,
-    valid_from: Micros,
-    valid_until: Micros,
+    validity: &'a Validity,
 }
 
 impl<'a> Entry<'a> {
-    pub fn id(&self) -> &'a str {
+    /// The indicator's id (displays as its text; compares with `&str`).
+    pub fn id(&self) -> Id<'a> {
         self.id
     }
     pub fn meta(&self) -> &'a Meta {
@@ -139,7 +197,7 @@ impl<'a> Entry<'a> {
         self.meta.threat_type.as_deref()
     }
     pub fn description(&self) -> Option<&'a str> {
-        self.meta.description.as_deref()
+        self.description.or(self.meta.description.as_deref())
     }
     pub fn tags(&self) -> &'a [String] {
         &self.meta.tags
@@ -155,15 +213,19 @@ impl<'a> Entry<'a> {
     }
     /// Effective start of validity (`Micros::MIN`: none).
     pub fn valid_from(&self) -> Micros {
-        self.valid_from
+        self.validity.from
     }
     /// Effective end of validity, exclusive, default TTL applied
     /// (`Micros::MAX`: never).
     pub fn valid_until(&self) -> Micros {
-        self.valid_until
+        self.validity.until
+    }
+    /// When the store first received this indicator (its id, from its source).
+    pub fn received(&self) -> Micros {
+        self.validity.received
     }
     pub fn is_valid_at(&self, now: Micros) -> bool {
-        self.valid_from <= now && now < self.valid_until
+        self.validity.from <= now && now < self.validity.until
     }
 }
 
@@ -171,26 +233,32 @@ impl<'a> Entry<'a> {
 #[derive(Default)]
 pub struct Snapshot {
     version: u64,
-    entries: Vec<Slot>,
-    /// Every entry's id, concatenated in entry order.
-    ids: String,
-    /// Shared metadata, deduplicated; each source's table is appended whole.
+    slots: Vec<Slot>,
+    /// Every entry's text (see [`text`]), in entry order.
+    texts: Vec<u8>,
+    /// Shared metadata, deduplicated.
     metas: Vec<Arc<Meta>>,
+    /// Validity windows, deduplicated.
+    validities: Vec<Validity>,
+    /// String values, each as a LEB128 length then its bytes; the string
+    /// tables hold (offset of a value here, first entry with it).
+    values: Vec<u8>,
+    hasher: foldhash::fast::RandomState,
     ipv4: HashMap<u32, u32>,
     ipv6: HashMap<u128, u32>,
     /// Networks by prefix length, longest first; a lookup masks the address
     /// once per distinct length present (real feeds use a handful).
     v4_nets: Vec<(u8, HashMap<u32, u32>)>,
     v6_nets: Vec<(u8, HashMap<u128, u32>)>,
-    /// Exact-value maps for the string kinds, indexed by [`string_slot`].
-    strings: [HashMap<Box<str>, u32>; 8],
+    /// Exact-value tables for the string kinds, indexed by [`string_slot`].
+    strings: [HashTable<(u32, u32)>; 8],
     /// Bit `n` set when some domain indicator has `n` labels (63 = 63 or
     /// more): parent lookups skip suffixes no indicator can equal.
     domain_labels: u64,
 }
 
-fn label_bit(name: &str) -> u64 {
-    let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+fn label_bit(name: &[u8]) -> u64 {
+    let labels = name.iter().filter(|&&b| b == b'.').count() + 1;
     1 << labels.min(63)
 }
 
@@ -208,6 +276,35 @@ fn string_slot(kind: IndicatorKind) -> Option<usize> {
     })
 }
 
+/// The value stored at `offset` of a values arena.
+fn value_at(values: &[u8], offset: u32) -> &[u8] {
+    let at = offset as usize;
+    let (len, used) = text::read_varint(&values[at..]);
+    &values[at + used..at + used + len as usize]
+}
+
+/// Heap bytes of a hash table of `capacity` items of `item` bytes: its
+/// buckets (capacity is 7/8 of them, or one less below 8) plus one control
+/// byte each and a group's worth more.
+fn table_bytes(capacity: usize, item: usize) -> usize {
+    let buckets = match capacity {
+        0 => return 0,
+        1..8 => capacity + 1,
+        _ => capacity / 7 * 8,
+    };
+    buckets * (item + 1) + 16
+}
+
+fn map_bytes<K, V>(m: &HashMap<K, V>) -> usize {
+    table_bytes(m.capacity(), size_of::<(K, V)>())
+}
+
+/// A list of network tables by prefix length, and the tables.
+fn nets_bytes<K>(nets: &Vec<(u8, HashMap<K, u32>)>) -> usize {
+    nets.capacity() * size_of::<(u8, HashMap<K, u32>)>()
+        + nets.iter().map(|(_, m)| map_bytes(m)).sum::<usize>()
+}
+
 /// A match: the entry and the indicator value that matched (a network or a
 /// parent domain when it differs from the value looked up).
 pub struct Match<'a> {
@@ -221,30 +318,40 @@ impl Snapshot {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
+    }
+
+    fn text(&self, index: usize) -> &[u8] {
+        let end = self
+            .slots
+            .get(index + 1)
+            .map_or(self.texts.len(), |s| s.text as usize);
+        &self.texts[self.slots[index].text as usize..end]
     }
 
     pub fn entry(&self, index: u32) -> Entry<'_> {
         let i = index as usize;
-        let slot = &self.entries[i];
-        let end = self
-            .entries
-            .get(i + 1)
-            .map_or(self.ids.len(), |s| s.id_start as usize);
+        let slot = self.slots[i];
+        let text = text::read(self.text(i));
+        let meta = &*self.metas[slot.meta as usize];
         Entry {
-            id: &self.ids[slot.id_start as usize..end],
-            meta: &self.metas[slot.meta as usize],
-            valid_from: slot.valid_from,
-            valid_until: slot.valid_until,
+            id: Id {
+                prefix: &meta.id_prefix,
+                uuid: text.uuid,
+                rest: text.rest,
+            },
+            description: text.description,
+            meta,
+            validity: &self.validities[slot.validity as usize],
         }
     }
 
     pub fn entries(&self) -> impl ExactSizeIterator<Item = Entry<'_>> {
-        (0..self.entries.len() as u32).map(|i| self.entry(i))
+        (0..self.slots.len() as u32).map(|i| self.entry(i))
     }
 
     /// Distinct metadata records held.
@@ -252,40 +359,67 @@ impl Snapshot {
         self.metas.len()
     }
 
-    /// Estimated heap bytes of this snapshot: map capacities times their
-    /// slot sizes (plus one control byte each), the entries, the ids, the
-    /// string keys and the meta table (shared with the store's source sets).
-    pub fn heap_bytes(&self) -> usize {
-        fn map<K, V>(m: &HashMap<K, V>) -> usize {
-            m.capacity() * (size_of::<(K, V)>() + 1)
+    /// Indicators held per source and kind, expired ones included until a
+    /// [`IndicatorStore::sweep`] drops them (lookups never return them).
+    pub fn counts_by_source_and_kind(&self) -> BTreeMap<(String, IndicatorKind), usize> {
+        let mut per_meta = vec![0usize; self.metas.len()];
+        for slot in &self.slots {
+            per_meta[slot.meta as usize] += 1;
         }
+        let mut out = BTreeMap::new();
+        for (meta, n) in self.metas.iter().zip(per_meta) {
+            if n > 0 {
+                *out.entry((meta.source.clone(), meta.kind)).or_default() += n;
+            }
+        }
+        out
+    }
+
+    /// Indicators held per source (expired ones included until swept), by name.
+    pub fn sources(&self) -> Vec<(String, usize)> {
+        let mut out: BTreeMap<String, usize> = BTreeMap::new();
+        for ((source, _), n) in self.counts_by_source_and_kind() {
+            *out.entry(source).or_default() += n;
+        }
+        out.into_iter().collect()
+    }
+
+    /// Heap bytes of this snapshot, which is all the store keeps: entries,
+    /// their texts, the lookup tables (buckets and control bytes), the
+    /// values arena, the validity and metadata tables (each metadata record
+    /// with its `Arc` header and everything it owns).
+    pub fn heap_bytes(&self) -> usize {
         let strings: usize = self
             .strings
             .iter()
-            .map(|m| map(m) + m.keys().map(|k| k.len()).sum::<usize>())
+            .map(|t| table_bytes(t.capacity(), size_of::<(u32, u32)>()))
             .sum();
-        self.entries.capacity() * size_of::<Slot>()
-            + self.ids.capacity()
-            + map(&self.ipv4)
-            + map(&self.ipv6)
-            + self.v4_nets.iter().map(|(_, m)| map(m)).sum::<usize>()
-            + self.v6_nets.iter().map(|(_, m)| map(m)).sum::<usize>()
+        self.slots.capacity() * size_of::<Slot>()
+            + self.texts.capacity()
+            + self.values.capacity()
+            + self.validities.capacity() * size_of::<Validity>()
+            + map_bytes(&self.ipv4)
+            + map_bytes(&self.ipv6)
+            + nets_bytes(&self.v4_nets)
+            + nets_bytes(&self.v6_nets)
             + strings
             + self.metas.capacity() * size_of::<Arc<Meta>>()
             + self
                 .metas
                 .iter()
-                .map(|m| size_of::<Meta>() + m.heap_bytes())
+                // An Arc's allocation: two counters and the value.
+                .map(|m| 2 * size_of::<usize>() + size_of::<Meta>() + m.heap_bytes())
                 .sum::<usize>()
     }
 
     /// The part of [`heap_bytes`](Self::heap_bytes) that is the indicators'
-    /// values themselves (string key bytes, IP keys).
+    /// values themselves (string bytes, IP keys).
     pub fn value_bytes(&self) -> usize {
         let strings: usize = self
             .strings
             .iter()
-            .map(|m| m.keys().map(|k| k.len()).sum::<usize>())
+            .flat_map(|t| t.iter())
+            .map(|&(offset, _)| value_at(&self.values, offset).len())
             .sum();
         strings
             + self.ipv4.len() * 4
@@ -366,14 +500,15 @@ impl Snapshot {
         found: &mut impl FnMut(Match<'s>),
     ) {
         while at != NONE {
-            let entry = &self.entries[at as usize];
-            if entry.valid_from <= now && now < entry.valid_until {
+            let slot = &self.slots[at as usize];
+            let validity = &self.validities[slot.validity as usize];
+            if validity.from <= now && now < validity.until {
                 found(Match {
                     entry: at,
                     value: value.clone(),
                 });
             }
-            at = entry.next;
+            at = slot.next;
         }
     }
 
@@ -412,20 +547,15 @@ impl Snapshot {
         now: Micros,
         found: &mut impl FnMut(Match<'s>),
     ) {
-        let map = &self.strings[0];
         if !parents {
-            if let Some((key, &head)) = map.get_key_value(name) {
-                self.chain(head, now, Cow::Borrowed(&**key), found);
-            }
+            self.find_string(0, name, now, found);
             return;
         }
         let mut labels = name.bytes().filter(|&b| b == b'.').count() + 1;
         let mut rest = name;
         loop {
-            if self.domain_labels & (1 << labels.min(63)) != 0
-                && let Some((key, &head)) = map.get_key_value(rest)
-            {
-                self.chain(head, now, Cow::Borrowed(&**key), found);
+            if self.domain_labels & (1 << labels.min(63)) != 0 {
+                self.find_string(0, rest, now, found);
             }
             match rest.find('.') {
                 Some(dot) => rest = &rest[dot + 1..],
@@ -445,8 +575,24 @@ impl Snapshot {
         let (Ok(value), Some(slot)) = (value, string_slot(kind)) else {
             return;
         };
-        if let Some((key, &head)) = self.strings[slot].get_key_value(&*value) {
-            self.chain(head, now, Cow::Borrowed(&**key), found);
+        self.find_string(slot, &value, now, found);
+    }
+
+    /// The entries of `value` in string table `slot`, valid at `now`.
+    fn find_string<'s>(
+        &'s self,
+        slot: usize,
+        value: &str,
+        now: Micros,
+        found: &mut impl FnMut(Match<'s>),
+    ) {
+        let bytes = value.as_bytes();
+        let hash = self.hasher.hash_one(bytes);
+        if let Some(&(offset, head)) =
+            self.strings[slot].find(hash, |&(offset, _)| value_at(&self.values, offset) == bytes)
+        {
+            let key = text::utf8(value_at(&self.values, offset));
+            self.chain(head, now, Cow::Borrowed(key), found);
         }
     }
 }
@@ -521,64 +667,11 @@ impl Default for StoreConfig {
     }
 }
 
-/// What the store holds of one source, to rebuild snapshots from, in compact
-/// form: ids and values in one text arena, metadata deduplicated (and shared
-/// with the snapshots by `Arc`). Only the last indicator of each id is kept.
-struct SourceSet {
-    /// Each item's id then its value, concatenated in item order.
-    text: String,
-    items: Vec<Item>,
-    metas: Vec<Arc<Meta>>,
-}
-
-/// No valid-until given (an explicit one is a real date, never this).
-const NO_UNTIL: Micros = Micros::MIN;
-
-struct Item {
-    /// The id is `text[id_start..value_start]`; the value runs from
-    /// `value_start` to the next item's `id_start` (or the end).
-    id_start: u32,
-    value_start: u32,
-    /// Index into the set's `metas`.
-    meta: u32,
-    /// `Micros::MIN`: none.
-    valid_from: Micros,
-    /// [`NO_UNTIL`]: none.
-    valid_until: Micros,
-    /// When the indicator was first received (for the default TTL).
-    received: Micros,
-}
-
-impl SourceSet {
-    fn id(&self, i: usize) -> &str {
-        let item = &self.items[i];
-        &self.text[item.id_start as usize..item.value_start as usize]
-    }
-
-    fn value(&self, i: usize) -> &str {
-        let end = self
-            .items
-            .get(i + 1)
-            .map_or(self.text.len(), |n| n.id_start as usize);
-        &self.text[self.items[i].value_start as usize..end]
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.text.capacity()
-            + self.items.capacity() * size_of::<Item>()
-            + self.metas.capacity() * size_of::<Arc<Meta>>()
-    }
-}
-
-fn offset(text: &str) -> u32 {
-    u32::try_from(text.len()).expect("a source's ids and values exceed 4 GiB")
-}
-
 pub struct IndicatorStore {
     config: StoreConfig,
     current: ArcSwap<Snapshot>,
-    /// Writers only: the source sets snapshots are built from.
-    sources: Mutex<BTreeMap<String, SourceSet>>,
+    /// Serialises writers; readers never take it.
+    writer: Mutex<()>,
 }
 
 impl IndicatorStore {
@@ -586,7 +679,7 @@ impl IndicatorStore {
         IndicatorStore {
             config,
             current: ArcSwap::from_pointee(Snapshot::default()),
-            sources: Mutex::new(BTreeMap::new()),
+            writer: Mutex::new(()),
         }
     }
 
@@ -595,216 +688,103 @@ impl IndicatorStore {
         self.current.load_full()
     }
 
-    /// Replace everything held for `source` with `indicators` and publish a
-    /// new snapshot. Indicators keep the time they were first received, so
-    /// re-delivering one does not extend its default TTL.
+    /// Replace everything held for `source` with `indicators` (their
+    /// `source` is taken to be `source`) and publish a new snapshot.
+    /// Indicators keep the time they were first received, so re-delivering
+    /// one does not extend its default TTL. A later indicator with the same
+    /// id replaces an earlier one.
     pub fn replace_source(
         &self,
         source: &str,
         indicators: Vec<Indicator>,
         now: Micros,
     ) -> Arc<Snapshot> {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let old = sources.remove(source);
-        let set = compact(old.as_ref(), indicators, now);
-        drop(old);
-        sources.insert(source.to_string(), set);
-        self.publish(&sources)
+        self.change(
+            build::Old::DropSources(&[source]),
+            indicators,
+            Some(source),
+            now,
+        )
+        .0
     }
 
-    /// Estimated heap bytes of what the store keeps besides the snapshot
-    /// (the per-source compact sets it rebuilds snapshots from; their
-    /// metadata is shared with the snapshot and not counted here).
+    /// Merge `indicators` into what `source` holds (their `source` is taken
+    /// to be `source`) and publish: an indicator with the id of one held
+    /// replaces it but keeps its first-received time; the others stay.
+    pub fn upsert_source(
+        &self,
+        source: &str,
+        indicators: Vec<Indicator>,
+        now: Micros,
+    ) -> Arc<Snapshot> {
+        self.change(
+            build::Old::KeepUnlessReplaced,
+            indicators,
+            Some(source),
+            now,
+        )
+        .0
+    }
+
+    /// Drop everything held for `source` and publish.
+    pub fn remove_source(&self, source: &str) -> Arc<Snapshot> {
+        self.change(build::Old::DropSources(&[source]), Vec::new(), None, 0)
+            .0
+    }
+
+    /// Drop the indicators expired at `now` (valid-until, default TTL
+    /// applied, at or before `now`) and publish; returns the snapshot and
+    /// how many went. When none has expired, nothing is published and the
+    /// current snapshot comes back.
+    pub fn sweep(&self, now: Micros) -> (Arc<Snapshot>, usize) {
+        self.change(build::Old::Unexpired(now), Vec::new(), None, now)
+    }
+
+    /// Indicators held per source (expired ones included until swept).
+    pub fn sources(&self) -> Vec<(String, usize)> {
+        self.snapshot().sources()
+    }
+
+    /// Heap bytes the store keeps besides the current snapshot: none, since
+    /// new snapshots are built from the current one. Kept so that memory
+    /// reports can add it.
     pub fn source_bytes(&self) -> usize {
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        sources.values().map(SourceSet::heap_bytes).sum()
+        0
     }
 
     /// Replace every source with those in `indicators` (grouped by their
-    /// `source` field), dropping sources not present.
+    /// `source` field), dropping sources not present. Indicators keep the
+    /// time they were first received.
     pub fn replace_all(&self, indicators: Vec<Indicator>, now: Micros) -> Arc<Snapshot> {
-        let mut grouped: BTreeMap<String, Vec<Indicator>> = BTreeMap::new();
-        for ind in indicators {
-            grouped.entry(ind.source.clone()).or_default().push(ind);
-        }
-        {
-            let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-            sources.retain(|name, _| grouped.contains_key(name));
-        }
-        let mut last = self.snapshot();
-        for (source, set) in grouped {
-            last = self.replace_source(&source, set, now);
-        }
-        last
+        self.change(build::Old::DropAll, indicators, None, now).0
     }
 
-    fn publish(&self, sources: &BTreeMap<String, SourceSet>) -> Arc<Snapshot> {
-        let version = self.current.load().version + 1;
-        let snapshot = Arc::new(build(version, sources, &self.config));
-        self.current.store(snapshot.clone());
-        snapshot
-    }
-}
-
-/// One source's indicators in compact form. A later indicator with the same
-/// id replaces an earlier one; indicators keep the time `old` first received
-/// them.
-fn compact(old: Option<&SourceSet>, indicators: Vec<Indicator>, now: Micros) -> SourceSet {
-    let old_received: HashMap<&str, Micros> = old
-        .map(|o| {
-            (0..o.items.len())
-                .map(|i| (o.id(i), o.items[i].received))
-                .collect()
-        })
-        .unwrap_or_default();
-    let keep: Vec<bool> = {
-        let mut by_id: HashMap<&str, usize> = HashMap::default();
-        for (i, ind) in indicators.iter().enumerate() {
-            by_id.insert(&ind.id, i);
-        }
-        indicators
-            .iter()
-            .enumerate()
-            .map(|(i, ind)| by_id.get(ind.id.as_str()) == Some(&i))
-            .collect()
-    };
-    let kept = keep.iter().filter(|&&k| k).count();
-    let bytes: usize = indicators
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(ind, _)| ind.id.len() + ind.value.len())
-        .sum();
-    let mut set = SourceSet {
-        text: String::with_capacity(bytes),
-        items: Vec::with_capacity(kept),
-        metas: Vec::new(),
-    };
-    let mut metas: HashMap<Meta, u32> = HashMap::default();
-    for (ind, keep) in indicators.into_iter().zip(keep) {
-        if !keep {
-            continue;
-        }
-        let received = old_received.get(ind.id.as_str()).copied().unwrap_or(now);
-        let id_start = offset(&set.text);
-        set.text.push_str(&ind.id);
-        let value_start = offset(&set.text);
-        set.text.push_str(&ind.value);
-        let meta = Meta {
-            kind: ind.kind,
-            source: ind.source,
-            collection: ind.collection,
-            confidence: ind.confidence,
-            threat_type: ind.threat_type,
-            description: ind.description,
-            tags: ind.tags,
-            actors: ind.actors,
-            kill_chain: ind.kill_chain,
-            fields: ind.fields,
+    fn change(
+        &self,
+        old: build::Old<'_>,
+        indicators: Vec<Indicator>,
+        source: Option<&str>,
+        now: Micros,
+    ) -> (Arc<Snapshot>, usize) {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load_full();
+        let ttl = self.config.default_ttl.map(|d| d.as_micros() as Micros);
+        let sweeping = matches!(old, build::Old::Unexpired(_));
+        let change = build::Change {
+            old,
+            new: indicators,
+            source,
+            now,
+            ttl,
         };
-        let next = metas.len() as u32;
-        let meta = *metas.entry(meta).or_insert(next);
-        set.items.push(Item {
-            id_start,
-            value_start,
-            meta,
-            valid_from: ind.valid_from.map_or(Micros::MIN, micros),
-            valid_until: ind.valid_until.map_or(NO_UNTIL, micros),
-            received,
-        });
-    }
-    let mut table: Vec<(u32, Meta)> = metas.into_iter().map(|(m, i)| (i, m)).collect();
-    table.sort_unstable_by_key(|(i, _)| *i);
-    set.metas = table.into_iter().map(|(_, m)| Arc::new(m)).collect();
-    set
-}
-
-fn build(version: u64, sources: &BTreeMap<String, SourceSet>, config: &StoreConfig) -> Snapshot {
-    let mut snap = Snapshot {
-        version,
-        ..Snapshot::default()
-    };
-    let total: usize = sources.values().map(|s| s.items.len()).sum();
-    let id_bytes: usize = sources
-        .values()
-        .flat_map(|s| &s.items)
-        .map(|i| (i.value_start - i.id_start) as usize)
-        .sum();
-    snap.entries.reserve_exact(total);
-    snap.ids.reserve_exact(id_bytes);
-    let mut v4_nets: BTreeMap<u8, HashMap<u32, u32>> = BTreeMap::new();
-    let mut v6_nets: BTreeMap<u8, HashMap<u128, u32>> = BTreeMap::new();
-    let ttl = config.default_ttl.map(|d| d.as_micros() as Micros);
-    for set in sources.values() {
-        let meta_base = snap.metas.len() as u32;
-        snap.metas.extend(set.metas.iter().cloned());
-        for (i, item) in set.items.iter().enumerate() {
-            let value = set.value(i);
-            let kind = set.metas[item.meta as usize].kind;
-            let valid_until = match (item.valid_until, ttl) {
-                (until, _) if until != NO_UNTIL => until,
-                (_, Some(ttl)) => item.received.saturating_add(ttl),
-                (_, None) => Micros::MAX,
-            };
-            let index = u32::try_from(snap.entries.len())
-                .ok()
-                .filter(|&i| i != NONE)
-                .expect("fewer than 2^32 - 1 indicators");
-            let head = match kind {
-                IndicatorKind::Ipv4 => value
-                    .parse::<Ipv4Addr>()
-                    .ok()
-                    .map(|a| snap.ipv4.entry(u32::from(a)).or_insert(NONE)),
-                IndicatorKind::Ipv6 => value
-                    .parse::<Ipv6Addr>()
-                    .ok()
-                    .map(|a| snap.ipv6.entry(u128::from(a)).or_insert(NONE)),
-                IndicatorKind::Ipv4Cidr => match normalize::ip(value) {
-                    Ok(IpValue::V4Net(net, prefix)) => Some(
-                        v4_nets
-                            .entry(prefix)
-                            .or_default()
-                            .entry(u32::from(net))
-                            .or_insert(NONE),
-                    ),
-                    _ => None,
-                },
-                IndicatorKind::Ipv6Cidr => match normalize::ip(value) {
-                    Ok(IpValue::V6Net(net, prefix)) => Some(
-                        v6_nets
-                            .entry(prefix)
-                            .or_default()
-                            .entry(u128::from(net))
-                            .or_insert(NONE),
-                    ),
-                    _ => None,
-                },
-                other => string_slot(other).map(|slot| {
-                    if other == IndicatorKind::Domain {
-                        snap.domain_labels |= label_bit(value);
-                    }
-                    snap.strings[slot].entry(value.into()).or_insert(NONE)
-                }),
-            };
-            // The model only holds normalised values, so a value that does
-            // not parse here cannot occur; skip it rather than index garbage.
-            let Some(head) = head else { continue };
-            let next = *head;
-            *head = index;
-            let id_start = offset(&snap.ids);
-            snap.ids.push_str(set.id(i));
-            snap.entries.push(Slot {
-                id_start,
-                meta: meta_base + item.meta,
-                next,
-                valid_from: item.valid_from,
-                valid_until,
-            });
+        let (snapshot, dropped) = build::rebuild(&current, current.version + 1, change);
+        if sweeping && dropped == 0 {
+            return (current, 0);
         }
+        let snapshot = Arc::new(snapshot);
+        self.current.store(snapshot.clone());
+        (snapshot, dropped)
     }
-    snap.v4_nets = v4_nets.into_iter().rev().collect();
-    snap.v6_nets = v6_nets.into_iter().rev().collect();
-    snap
 }
 
 #[cfg(test)]

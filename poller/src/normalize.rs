@@ -304,6 +304,13 @@ fn parse_prefix(s: &str) -> Result<u8, Invalid> {
 /// Canonical text of an IP value, borrowed from `trimmed` when it already is
 /// that text. Formats into a stack buffer so the common case never allocates.
 pub(crate) fn ip_text(value: IpValue, trimmed: &str) -> Cow<'_, str> {
+    // A plain address that std's strict dotted-quad parser took (no leading
+    // zeros, no other spelling) is already its canonical text.
+    if let IpValue::V4(_) = value
+        && !trimmed.contains([':', '/'])
+    {
+        return Cow::Borrowed(trimmed);
+    }
     let mut buf = StackStr::default();
     if write!(buf, "{value}").is_ok() && buf.as_str() == trimmed {
         Cow::Borrowed(trimmed)

@@ -1,8 +1,8 @@
 //! STIX 1.x / CybOX 2.x: turns one STIX package (XML, as carried in a TAXII
 //! 1.x content block) into [`Indicator`]s.
 //!
-//! The parser streams over the document with a `quick_xml::Reader` and never
-//! builds a tree: it keeps the state of the current indicator and observable,
+//! The parser streams over the document with its own tokenizer (tags decoded
+//! by quick-xml) and never builds a tree: it keeps the state of the current indicator and observable,
 //! plus, only when the document uses `idref`s, the values of observables and
 //! objects by id (so references can be resolved at the end, whether they
 //! come before or after the definition). Namespaces are resolved by URI,
@@ -61,6 +61,7 @@ use thiserror::Error;
 use crate::indicator::Indicator;
 
 mod convert;
+mod lexer;
 mod names;
 mod parser;
 #[cfg(test)]

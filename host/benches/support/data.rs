@@ -15,6 +15,16 @@ impl Rng {
     }
 }
 
+/// Whether `cargo bench` runs this benchmark (it passes `--bench`;
+/// `cargo test --benches` does not): else say how to, and do nothing.
+pub fn asked_to_run(bench: &str) -> bool {
+    let asked = std::env::args().any(|a| a == "--bench");
+    if !asked {
+        println!("run with `cargo bench -p taxiway --bench {bench}`");
+    }
+    asked
+}
+
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

@@ -486,7 +486,7 @@ async fn indicators(
                 matches.push(json!({
                     "feed": e.source(),
                     "collection": e.collection(),
-                    "id": e.id(),
+                    "id": e.id().to_string(),
                     "kind": e.kind().as_str(),
                     "matched": m.value,
                     "confidence": e.confidence(),

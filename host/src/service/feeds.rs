@@ -3,7 +3,7 @@
 //! the blocking pool, so a slow or failing feed never delays another.
 //!
 //! A poll's indicators and cursors are committed to the state in one
-//! transaction, then the feed's indicators are republished to the store.
+//! transaction, then merged into the feed's indicators in the store.
 //! A failing feed's last good indicators keep matching until they expire.
 
 use std::sync::{Arc, Mutex};
@@ -119,17 +119,6 @@ pub fn effective(stored: Stored, feed: &FeedConfig) -> Indicator {
     indicator
 }
 
-/// Publish everything the state holds for `feed` to the store.
-pub fn republish(service: &Service, feed: &FeedConfig) -> anyhow::Result<usize> {
-    let stored = service.state.feed_indicators(&feed.name)?;
-    let n = stored.len();
-    let indicators = stored.into_iter().map(|s| effective(s, feed)).collect();
-    service
-        .store
-        .replace_source(&feed.name, indicators, now_micros());
-    Ok(n)
-}
-
 impl Service {
     /// Start (or restart, with new settings) a feed's task.
     pub fn start_feed(self: &Arc<Self>, feed: FeedConfig, origin: Origin) {
@@ -184,7 +173,7 @@ impl Service {
         if let Err(e) = self.state.remove_feed(name) {
             tracing::error!(feed = name, "removing stored state: {e}");
         }
-        self.store.replace_source(name, Vec::new(), now_micros());
+        self.store.remove_source(name);
         self.metrics.forget_feed(name);
         true
     }
@@ -403,11 +392,14 @@ fn poll_and_commit(
             anyhow::bail!("feed removed while polling; nothing stored");
         }
         if !got.is_empty() || !new_cursors.is_empty() {
-            service
+            let now = now_micros();
+            let stored = service
                 .state
-                .commit_poll(&feed.name, got, &new_cursors, now_micros())?;
+                .commit_poll(&feed.name, got, &new_cursors, now)?;
+            let indicators = stored.into_iter().map(|s| effective(s, feed)).collect();
+            service.store.upsert_source(&feed.name, indicators, now);
         }
-        report.held = republish(service, feed)?;
+        report.held = service.state.indicator_count(&feed.name)?;
     }
     match error {
         Some(e) => Err(e.into()),

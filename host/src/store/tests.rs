@@ -358,6 +358,231 @@ fn shared_metadata_is_held_once_and_read_back_per_entry() {
             ("c".into(), "Feed".into(), None, vec![], Some(5)),
         ]
     );
-    assert!(snap.heap_bytes() > 0);
-    assert!(store.source_bytes() > 0);
+    assert!(snap.heap_bytes() > snap.value_bytes());
+    // The snapshot is all the store keeps.
+    assert_eq!(store.source_bytes(), 0);
+}
+
+fn at(t: Micros) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000).unwrap()
+}
+
+/// (id, description, received) of every entry, sorted.
+fn held(store: &IndicatorStore) -> Vec<(String, Option<String>, Micros)> {
+    let snap = store.snapshot();
+    let mut out: Vec<_> = snap
+        .entries()
+        .map(|e| {
+            (
+                e.id().to_string(),
+                e.description().map(str::to_string),
+                e.received(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn upsert_merges_and_keeps_first_receipt() {
+    let store = IndicatorStore::new(StoreConfig {
+        default_ttl: Some(Duration::from_secs(3600)),
+    });
+    store.replace_source(
+        "A",
+        vec![
+            ind("a1", "A", "domain-name", "one.example"),
+            ind("a2", "A", "domain-name", "two.example"),
+        ],
+        NOW,
+    );
+    store.replace_source("B", vec![ind("b1", "B", "domain-name", "one.example")], NOW);
+    let mut newer = ind("a2", "A", "domain-name", "two-b.example");
+    newer.description = Some("moved".into());
+    let v = store.snapshot().version();
+    let snap = store.upsert_source(
+        "A",
+        vec![newer, ind("a3", "A", "ipv4-addr", "192.0.2.3")],
+        NOW + HOUR / 2,
+    );
+    assert_eq!(snap.version(), v + 1);
+    assert_eq!(
+        held(&store),
+        [
+            ("a1".into(), None, NOW),
+            // Replaced, but first received at NOW: its default TTL runs from then.
+            ("a2".into(), Some("moved".into()), NOW),
+            ("a3".into(), None, NOW + HOUR / 2),
+            ("b1".into(), None, NOW),
+        ]
+    );
+    let d = |v, t| ids(find(&store, ObservableKind::Domain, v, false, t));
+    assert!(d("two.example", NOW).is_empty(), "the old value is gone");
+    assert_eq!(d("two-b.example", NOW + HOUR - 1), ["a2"]);
+    assert!(d("two-b.example", NOW + HOUR).is_empty());
+    assert_eq!(d("one.example", NOW), ["a1", "b1"]);
+    assert_eq!(
+        ids(find(
+            &store,
+            ObservableKind::Ip,
+            "192.0.2.3",
+            false,
+            NOW + HOUR
+        )),
+        ["a3"]
+    );
+    // An explicit valid-until given once is remembered as such only while
+    // it is given: re-delivered without one, the TTL counts from first receipt.
+    let mut explicit = ind("a1", "A", "domain-name", "one.example");
+    explicit.valid_until = Some(at(NOW + 10 * HOUR));
+    store.upsert_source("A", vec![explicit], NOW + HOUR);
+    assert_eq!(d("one.example", NOW + 5 * HOUR), ["a1"]);
+    store.upsert_source(
+        "A",
+        vec![ind("a1", "A", "domain-name", "one.example")],
+        NOW + 2 * HOUR,
+    );
+    assert!(d("one.example", NOW + HOUR).iter().all(|id| id != "a1"));
+}
+
+#[test]
+fn remove_source_drops_only_that_source() {
+    let store = store_with(vec![
+        ind("a1", "A", "ipv4-addr", "192.0.2.5"),
+        ind("a2", "A", "ipv4-addr", "198.51.100.0/24"),
+        ind("b1", "B", "ipv4-addr", "192.0.2.5"),
+        ind("b2", "B", "url", "http://evil.example/x"),
+        ind("b3", "B", "ipv4-addr", "203.0.113.0/24"),
+    ]);
+    let snap = store.remove_source("A");
+    assert_eq!(snap.len(), 3);
+    assert_eq!(
+        ids(find(&store, ObservableKind::Ip, "203.0.113.9", false, NOW)),
+        ["b3"]
+    );
+    assert_eq!(
+        ids(find(&store, ObservableKind::Ip, "192.0.2.5", false, NOW)),
+        ["b1"]
+    );
+    assert!(find(&store, ObservableKind::Ip, "198.51.100.7", false, NOW).is_empty());
+    assert_eq!(
+        ids(find(
+            &store,
+            ObservableKind::Url,
+            "http://evil.example/x",
+            false,
+            NOW
+        )),
+        ["b2"]
+    );
+    assert_eq!(store.sources(), [("B".to_string(), 3)]);
+    // Removing a source that is not there publishes an identical snapshot.
+    assert_eq!(store.remove_source("nope").len(), 3);
+}
+
+#[test]
+fn sweep_drops_expired_and_reports_how_many() {
+    let store = IndicatorStore::new(StoreConfig {
+        default_ttl: Some(Duration::from_secs(3600)),
+    });
+    let mut short = ind("short", "A", "ipv4-addr", "192.0.2.1");
+    short.valid_until = Some(at(NOW + HOUR / 4));
+    let mut long = ind("long", "A", "ipv4-addr", "192.0.2.1");
+    long.valid_until = Some(at(NOW + 10 * HOUR));
+    let ttl = ind("ttl", "B", "domain-name", "ttl.example");
+    store.replace_all(vec![short, long, ttl], NOW);
+    let v = store.snapshot().version();
+    // Nothing expired yet: nothing published.
+    let (snap, gone) = store.sweep(NOW);
+    assert_eq!((snap.version(), gone, snap.len()), (v, 0, 3));
+    // Valid-until is exclusive: at it, the indicator has expired.
+    let (snap, gone) = store.sweep(NOW + HOUR / 4);
+    assert_eq!((snap.version(), gone, snap.len()), (v + 1, 1, 2));
+    assert_eq!(
+        ids(find(&store, ObservableKind::Ip, "192.0.2.1", false, NOW)),
+        ["long"]
+    );
+    // The default TTL counts.
+    let (snap, gone) = store.sweep(NOW + HOUR);
+    assert_eq!((gone, snap.len()), (1, 1));
+    assert_eq!(store.sources(), [("A".to_string(), 1)]);
+}
+
+#[test]
+fn counts_per_source_and_kind() {
+    let store = store_with(vec![
+        ind("a1", "A", "ipv4-addr", "192.0.2.1"),
+        ind("a2", "A", "ipv4-addr", "192.0.2.0/24"),
+        ind("a3", "A", "ipv4-addr", "192.0.2.3"),
+        ind("b1", "B", "domain-name", "evil.example"),
+    ]);
+    let counts = store.snapshot().counts_by_source_and_kind();
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [
+            (("A".to_string(), IndicatorKind::Ipv4), 2),
+            (("A".to_string(), IndicatorKind::Ipv4Cidr), 1),
+            (("B".to_string(), IndicatorKind::Domain), 1),
+        ]
+    );
+    assert_eq!(
+        store.sources(),
+        [("A".to_string(), 3), ("B".to_string(), 1)]
+    );
+}
+
+#[test]
+fn ids_and_descriptions_are_held_compactly_and_read_back() {
+    let uuid = |n: u32| format!("example:indicator-{n:08x}-b172-5b10-9d0d-e81dafd5aad6");
+    let mut indicators = Vec::new();
+    for n in 0..50u32 {
+        let mut i = ind(&uuid(n), "Feed", "ipv4-addr", &format!("192.0.2.{n}"));
+        // Unique titles stay with their entry; a shared one goes in the metadata.
+        i.description = Some(if n < 40 {
+            format!("Generated {n}")
+        } else {
+            "shared description, long enough to be worth one metadata record".to_string()
+        });
+        indicators.push(i);
+    }
+    indicators.push(ind("plain-id", "Feed", "ipv4-addr", "192.0.2.200"));
+    let store = store_with(indicators);
+    let snap = store.snapshot();
+    assert_eq!(snap.metas(), 3, "one per id prefix and shared description");
+    for n in 0..50u32 {
+        let mut got = Vec::new();
+        snap.lookup(
+            ObservableKind::Ip,
+            &format!("192.0.2.{n}"),
+            LookupOptions::default(),
+            NOW,
+            &mut |m| got.push(m.entry),
+        );
+        let e = snap.entry(got[0]);
+        assert_eq!(e.id().to_string(), uuid(n));
+        assert!(e.id() == uuid(n).as_str());
+        let want = if n < 40 {
+            format!("Generated {n}")
+        } else {
+            "shared description, long enough to be worth one metadata record".to_string()
+        };
+        assert_eq!(e.description(), Some(want.as_str()));
+    }
+    assert_eq!(
+        ids(find(&store, ObservableKind::Ip, "192.0.2.200", false, NOW)),
+        ["plain-id"]
+    );
+    // A replacement of another source keeps all of this one as it was.
+    let before = held(&store);
+    store.replace_source(
+        "Other",
+        vec![ind("o", "Other", "ipv4-addr", "192.0.2.1")],
+        NOW,
+    );
+    let after: Vec<_> = held(&store)
+        .into_iter()
+        .filter(|(id, ..)| id != "o")
+        .collect();
+    assert_eq!(after, before);
 }

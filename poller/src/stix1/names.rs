@@ -10,7 +10,7 @@ use quick_xml::name::PrefixDeclaration;
 /// The namespaces the parser cares about. Version suffixes are ignored
 /// (`Indicator-2`, `AddressObject-2`, ...), so STIX 1.0 to 1.2 and CybOX 2.0
 /// to 2.1 all map to the same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Ns {
     Stix,
     Indicator,
@@ -23,6 +23,7 @@ pub(super) enum Ns {
     /// A CybOX object namespace.
     Object(ObjKind),
     /// Anything else (including no namespace).
+    #[default]
     Other,
 }
 
@@ -148,6 +149,8 @@ pub(super) fn object_type(ns_uri: Option<&str>, local: &str) -> (ObjKind, Cow<'s
 /// One `xmlns` / `xmlns:p` declaration in scope.
 #[derive(Debug)]
 struct Binding {
+    /// [`prefix_key`] of `prefix`: most lookups are decided by it alone.
+    key: u128,
     /// Empty for the default namespace.
     prefix: String,
     /// Empty when the declaration undeclares the prefix (`xmlns:p=""`).
@@ -165,35 +168,53 @@ struct Binding {
 #[derive(Debug, Default)]
 pub(super) struct Scopes {
     bindings: Vec<Binding>,
+    /// Bindings that element prefixes resolved to since the bindings last
+    /// changed, by prefix length and first byte: index plus one (0: none).
+    cache: [usize; 8],
 }
 
 /// Whether attribute text may hold a namespace declaration. Runs for every
-/// element, so it looks for `x` eight bytes at a time.
+/// element, so it looks for `xm` eight bytes at a time.
 fn mentions_xmlns(raw: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const XS: u64 = ONES * b'x' as u64;
+    const MS: u64 = ONES * b'm' as u64;
+    // Every zero byte is flagged (some non-zero ones above the lowest may
+    // be too, which `at` rules out).
+    let zeros = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
     let bytes = raw.as_bytes();
     let at = |i: usize| bytes[i..].starts_with(b"xmlns");
-    let mut chunks = bytes.chunks_exact(8);
     let mut base = 0;
-    for chunk in &mut chunks {
+    // Seven pairs per word: the eighth byte starts the next word's first.
+    while let Some(chunk) = bytes.get(base..base + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word) ^ XS;
-        // The lowest set high bit marks the first `x`; higher ones may be
-        // false positives, which `at` rules out.
-        let mut hits = w.wrapping_sub(ONES) & !w & HIGHS;
+        let w = u64::from_le_bytes(word);
+        let mut hits = zeros(w ^ XS) & zeros((w >> 8) ^ MS) & (HIGHS >> 8);
         while hits != 0 {
             if at(base + (hits.trailing_zeros() / 8) as usize) {
                 return true;
             }
             hits &= hits - 1;
         }
-        base += 8;
+        base += 7;
     }
     (base..bytes.len()).any(at)
 }
+
+/// A prefix's length and first fifteen bytes: equal keys mean equal
+/// prefixes up to fifteen bytes long.
+fn prefix_key(prefix: &str) -> u128 {
+    let n = prefix.len().min(KEY_BYTES);
+    let mut key = 0u128;
+    for (i, &b) in prefix.as_bytes()[..n].iter().enumerate() {
+        key |= u128::from(b) << (8 * i);
+    }
+    key | u128::from(prefix.len().min(255) as u8) << (8 * KEY_BYTES)
+}
+
+const KEY_BYTES: usize = 15;
 
 /// Most declarations in scope at once; more is an attack, not a feed.
 const MAX_BINDINGS: usize = 1_024;
@@ -223,7 +244,9 @@ impl Scopes {
                     "more than {MAX_BINDINGS} namespace declarations in scope"
                 ));
             }
+            self.cache = Default::default();
             self.bindings.push(Binding {
+                key: prefix_key(prefix),
                 prefix: prefix.to_owned(),
                 ns: classify(&uri),
                 uri: uri.into_owned(),
@@ -237,26 +260,48 @@ impl Scopes {
     pub(super) fn pop_above(&mut self, depth: usize) {
         while self.bindings.last().is_some_and(|b| b.depth > depth) {
             self.bindings.pop();
+            self.cache = Default::default();
         }
     }
 
     fn lookup(&self, prefix: &str) -> Option<&Binding> {
+        self.find(prefix)
+            .map(|i| &self.bindings[i])
+            .filter(|b| !b.uri.is_empty())
+    }
+
+    /// The innermost binding of `prefix`, declared or undeclared.
+    fn find(&self, prefix: &str) -> Option<usize> {
+        let key = prefix_key(prefix);
         self.bindings
             .iter()
-            .rev()
-            .find(|b| b.prefix == prefix)
-            .filter(|b| !b.uri.is_empty())
+            .rposition(|b| b.key == key && (prefix.len() <= KEY_BYTES || b.prefix == prefix))
     }
 
     /// Namespace and local name of an element name (unprefixed names take
     /// the default namespace).
-    pub(super) fn element<'n>(&self, qname: &'n str) -> (Ns, &'n str) {
+    pub(super) fn element<'n>(&mut self, qname: &'n str) -> (Ns, &'n str) {
         // Names are short: a plain scan beats a searcher.
         let (prefix, local) = match qname.bytes().position(|b| b == b':') {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
-        (self.lookup(prefix).map_or(Ns::Other, |b| b.ns), local)
+        let slot = (prefix.len() ^ usize::from(prefix.bytes().next().unwrap_or(0))) % 8;
+        let index = match self.cache[slot].checked_sub(1) {
+            Some(i) if self.bindings[i].prefix == prefix => Some(i),
+            _ => {
+                let found = self.find(prefix);
+                if let Some(i) = found {
+                    self.cache[slot] = i + 1;
+                }
+                found
+            }
+        };
+        let ns = index
+            .map(|i| &self.bindings[i])
+            .filter(|b| !b.uri.is_empty())
+            .map_or(Ns::Other, |b| b.ns);
+        (ns, local)
     }
 
     /// Whether an attribute name is `xsi:type` (whatever the prefix).
@@ -289,6 +334,12 @@ mod tests {
         assert!(!mentions_xmlns(r#"xsi:type="x:y" id="example:x-1" xmln="#));
         assert!(!mentions_xmlns(""));
         assert!(!mentions_xmlns("xmln"));
+        for pad in 0..20 {
+            let text = format!("{} xmlns:p=\"u\"", "x".repeat(pad));
+            assert!(mentions_xmlns(&text), "{text}");
+            let near = format!("{} xmlnx:p=\"xm\" xxmm", "xm".repeat(pad));
+            assert!(!mentions_xmlns(&near), "{near}");
+        }
     }
 
     #[test]

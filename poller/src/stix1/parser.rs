@@ -10,14 +10,16 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use memchr::memmem;
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesCData, BytesRef, BytesStart, BytesText};
 use quick_xml::name::QName;
-use quick_xml::reader::Reader;
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 
 use super::convert::{self, Confidence, RangeProblem};
+use super::lexer::{self, Lexer, Token};
 use super::names::{self, Ns, ObjKind, Scopes};
 use super::{ParseReport, StixContext, StixError};
 use crate::indicator::{Indicator, IndicatorError, IndicatorKind};
@@ -316,39 +318,28 @@ pub(super) fn parse(
     cx: &StixContext<'_>,
     emit: &mut dyn FnMut(Indicator),
 ) -> Result<ParseReport, StixError> {
-    let has_idrefs = match std::str::from_utf8(xml) {
-        Ok(s) => s.contains("idref"),
-        // The reader will reject it; be safe until it does.
-        Err(_) => true,
-    };
-    let mut reader = Reader::from_reader(xml);
-    // Whitespace between elements never becomes an event; it is kept only
-    // inside the elements whose text is collected.
-    reader.config_mut().trim_text_start = true;
+    let mut lexer = Lexer::new(xml);
+    // Not UTF-8: the lexer will stop there; be safe until it does.
+    let has_idrefs = !lexer.is_utf8() || memmem::find(lexer.text().as_bytes(), b"idref").is_some();
     let mut p = Parser::new(cx, emit, has_idrefs);
     loop {
-        let event = reader.read_event().map_err(|e| StixError::Xml {
-            // Encoding errors leave `error_position` unset.
-            position: match reader.error_position() {
-                0 => reader.buffer_position(),
-                n => n,
-            },
-            message: e.to_string(),
+        let token = lexer.next().map_err(|e| StixError::Xml {
+            position: e.position,
+            message: e.message,
         })?;
-        p.pos = reader.buffer_position();
-        match event {
-            Event::Start(e) => {
+        p.pos = lexer.position();
+        match token {
+            Token::Start(e) => {
                 let ctx = p.start(&e)?;
                 if ctx.collects_text() {
                     p.text.clear();
-                    reader.config_mut().trim_text_start = false;
                 }
                 p.stack.push(ctx);
                 if p.stack.len() > MAX_DEPTH {
                     return Err(p.error(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
             }
-            Event::Empty(e) => {
+            Token::Empty(e) => {
                 let ctx = p.start(&e)?;
                 if ctx.collects_text() {
                     p.text.clear();
@@ -356,37 +347,35 @@ pub(super) fn parse(
                 p.end(ctx);
                 p.ns.pop_above(p.stack.len());
             }
-            Event::End(_) => {
-                // The reader checks that end tags match start tags.
+            Token::End => {
+                // The lexer checks that end tags match start tags.
                 let ctx = p.stack.pop().unwrap_or(Ctx::Skip);
-                if ctx.collects_text() {
-                    reader.config_mut().trim_text_start = true;
-                }
                 p.end(ctx);
                 p.ns.pop_above(p.stack.len());
             }
-            Event::Text(t) => {
+            Token::Text(t) => {
                 if p.collecting() {
-                    p.text.push_str(&t.xml10_content());
+                    p.text.push_str(&BytesText::from_escaped(t).xml10_content());
                 }
             }
-            Event::CData(t) => {
+            Token::CData(t) => {
                 if p.collecting() {
-                    p.text.push_str(&t.xml10_content());
+                    p.text.push_str(&BytesCData::new(t).xml10_content());
                 }
             }
-            Event::GeneralRef(r) => {
+            Token::Ref(name) => {
                 let collecting = p.collecting();
-                push_reference(&mut p.text, &r, collecting).map_err(|m| p.error(m))?;
+                push_reference(&mut p.text, &BytesRef::new(name), collecting)
+                    .map_err(|m| p.error(m))?;
             }
-            Event::DocType(_) => return Err(StixError::Doctype),
-            Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+            Token::DocType => return Err(StixError::Doctype),
+            Token::Eof => break,
+            Token::Skipped => {}
         }
     }
     if !p.stack.is_empty() {
         return Err(StixError::Xml {
-            position: reader.buffer_position(),
+            position: lexer.position(),
             message: "unexpected end of document: unclosed elements".to_owned(),
         });
     }
@@ -442,28 +431,31 @@ fn each_attr<'e>(
     pos: u64,
     mut f: impl FnMut(QName<'e>, Cow<'e, str>),
 ) -> Result<(), StixError> {
-    let mut attrs = e.attributes();
-    attrs.with_checks(false);
-    for a in attrs {
-        let a = a.map_err(|err| StixError::Xml {
+    for a in lexer::attributes(e.attributes_raw()) {
+        let (key, raw) = a.map_err(|message| StixError::Xml {
             position: pos,
-            message: err.to_string(),
+            message,
         })?;
         // Most values need neither unescaping nor whitespace normalisation.
-        let v = if a
-            .value
+        let v = if raw
             .bytes()
             .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
         {
-            a.normalized_value(XmlVersion::Implicit1_0)
+            let attr = Attribute {
+                key: QName(key),
+                value: Cow::Borrowed(raw),
+            };
+            attr.normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|err| StixError::Xml {
                     position: pos,
                     message: err.to_string(),
                 })?
+                .into_owned()
+                .into()
         } else {
-            a.value
+            Cow::Borrowed(raw)
         };
-        f(a.key, v);
+        f(QName(key), v);
     }
     Ok(())
 }
@@ -1123,7 +1115,12 @@ impl<'p> Parser<'p> {
     }
 
     fn values_split(&mut self, field: Field, text: &str, delimiter: &str) {
-        let is_list = text.contains(delimiter);
+        // Most values hold no delimiter's first byte: no search needed.
+        let is_list = delimiter
+            .bytes()
+            .next()
+            .is_some_and(|first| memchr::memchr(first, text.as_bytes()).is_some())
+            && text.contains(delimiter);
         if self.apply == Apply::None || (is_list && self.apply == Apply::All) {
             let key = format!(
                 "apply_condition={} on {}",
