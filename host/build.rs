@@ -85,7 +85,12 @@ fn build_guests(
         .env("CARGO_PROFILE_RELEASE_LTO", "true")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
-        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
+        // 128-bit vectors for the scanner (wasmtime compiles them to SSE/NEON).
+        .env(
+            "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+            "-C target-feature=+simd128",
+        );
     // Settings of the outer build that must not leak into a wasm build.
     for var in [
         "RUSTFLAGS",
