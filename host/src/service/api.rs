@@ -333,12 +333,18 @@ async fn add_feed(State(service): Svc, body: Body) -> ApiResult<Response> {
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-fn managed_by_config(name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "feed_in_config_file",
-        format!("feed `{name}` is defined in the config file: edit it there and send SIGHUP"),
-    )
+/// The feed exists and was added through the API (the config file's are
+/// changed in the file).
+fn require_api_feed(service: &Service, name: &str) -> ApiResult<()> {
+    let (_, origin) = service.feed(name).ok_or_else(|| feed_not_found(name))?;
+    if origin == Origin::Config {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "feed_in_config_file",
+            format!("feed `{name}` is defined in the config file: edit it there and send SIGHUP"),
+        ));
+    }
+    Ok(())
 }
 
 /// `PATCH /v1/feeds/{name}`: change some fields of a feed added through the API.
@@ -350,10 +356,7 @@ async fn patch_feed(
     let Path(name) = name.map_err(bad_path)?;
     let body = read_body(body, service.max_body()).await?;
     let patch = parse_json(&body)?;
-    let (_, origin) = service.feed(&name).ok_or_else(|| feed_not_found(&name))?;
-    if origin == Origin::Config {
-        return Err(managed_by_config(&name));
-    }
+    require_api_feed(&service, &name)?;
     let stored = service
         .state
         .api_feeds()
@@ -389,10 +392,7 @@ async fn patch_feed(
 }
 
 async fn delete_feed(State(service): Svc, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    let (_, origin) = service.feed(&name).ok_or_else(|| feed_not_found(&name))?;
-    if origin == Origin::Config {
-        return Err(managed_by_config(&name));
-    }
+    require_api_feed(&service, &name)?;
     let svc = service.clone();
     tokio::task::spawn_blocking(move || svc.remove_feed(&name))
         .await
@@ -548,10 +548,7 @@ async fn upload_module(
         .await
         .map_err(state_error)?;
     match result {
-        Ok(module) => Ok(axum::Json(json!({
-            "serving": module.info,
-            "generation": service.registry.generation(),
-        }))),
+        Ok(module) => Ok(serving_json(&service, &module)),
         Err(super::InstallError::Rejected(e)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "module_rejected",
@@ -561,16 +558,20 @@ async fn upload_module(
     }
 }
 
+fn serving_json(service: &Service, module: &crate::module::LoadedModule) -> axum::Json<Value> {
+    axum::Json(json!({
+        "serving": module.info,
+        "generation": service.registry.generation(),
+    }))
+}
+
 async fn reload_modules(State(service): Svc) -> ApiResult<axum::Json<Value>> {
     let svc = service.clone();
     let result = tokio::task::spawn_blocking(move || svc.registry.reload())
         .await
         .map_err(state_error)?;
     match result {
-        Ok(module) => Ok(axum::Json(json!({
-            "serving": module.info,
-            "generation": service.registry.generation(),
-        }))),
+        Ok(module) => Ok(serving_json(&service, &module)),
         Err(e) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "module_rejected",
