@@ -14,7 +14,7 @@ use taxiway_host::module::Cache;
 use taxiway_host::registry::{ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
-use taxiway_host::worker::{Batch, BatchStats, Worker};
+use taxiway_host::worker::{Batch, BatchStats, Worker, record_of};
 
 mod taxii_cli;
 
@@ -352,11 +352,10 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
     };
     for line in input.split(b'\n') {
         let line = line.context("reading records")?;
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        if line.iter().all(u8::is_ascii_whitespace) {
+        let Some(record) = record_of(&line) else {
             continue;
-        }
-        batch.push(line);
+        };
+        batch.push(record);
         if batch.len() >= args.batch as usize {
             flush(&mut batch, &mut totals, &mut *output)?;
         }

@@ -304,7 +304,7 @@ impl Service {
             tracing::warn!("server.listen and state.dir take effect at the next start");
         }
         if old.enricher != new.enricher {
-            if limits(&old.enricher).deadline != limits(&new.enricher).deadline
+            if old.enricher.deadline != new.enricher.deadline
                 || old.enricher.max_memory_mib != new.enricher.max_memory_mib
             {
                 tracing::warn!("enricher limits take effect at the next start");

@@ -223,6 +223,13 @@ impl Worker {
     }
 }
 
+/// The record an input line holds: the line without a trailing `\r`, or
+/// none for a blank line (blank lines are not records and produce no output).
+pub fn record_of(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
+}
+
 /// Write `record` unchanged but for the error marker: spliced in before the
 /// closing brace of an object, or the record wrapped when it is not one.
 pub fn mark_error(out: &mut Vec<u8>, record: &[u8], reason: &str) {

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::store::IndicatorStore;
-use crate::worker::{Batch, BatchStats, Worker};
+use crate::worker::{Batch, BatchStats, Worker, record_of};
 
 /// Bodies up to this size are enriched on the request's own task: the call
 /// takes microseconds, less than a hand-over to the blocking pool.
@@ -124,12 +124,8 @@ impl WorkerPool {
             result.module = r.module.label.to_string();
             batch.clear();
         };
-        for line in body.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            batch.push(line);
+        for record in body.split(|&b| b == b'\n').filter_map(record_of) {
+            batch.push(record);
             if batch.len() >= self.batch_size {
                 flush(&mut batch, &mut result);
             }
