@@ -15,7 +15,7 @@ use taxiway_enricher_core::engine::{BatchOutput, Enricher};
 use taxiway_enricher_ecs::policy::Ecs;
 use taxiway_host::limits::Limits;
 use taxiway_host::module::Cache;
-use taxiway_host::registry::{DEFAULT_MODULE, ModuleSource, Registry};
+use taxiway_host::registry::{DEFAULT_MODULE, ECS_MODULE, ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{self, IndicatorStore, Snapshot, StoreConfig, now_micros};
 use taxiway_host::wit::since_v0_1_0::rfc3339;
@@ -482,42 +482,53 @@ fn batch_bytes(b: &Batch) -> Vec<u8> {
     v
 }
 
-/// File written -> new module serving, through the file watcher, with and
-/// without the compiled-module cache.
+/// File written -> new module serving, through the file watcher: a module of
+/// code no earlier compile saw, edited modules (one match field added to the
+/// defaults, a different one each time), the other bundled module, and a
+/// module found in the compiled-module cache.
 fn swap_latency(runtime: &Arc<Runtime>) {
-    // Where a fresh swap's time goes: compiling alone, then every load step
-    // (format, compile, link, instantiate, configure, describe, test call)
-    // without the file watcher.
+    // Where a swap of unseen code spends its time: compiling alone, then
+    // every load step (format, compile, link, instantiate, configure,
+    // describe, test call) without the file watcher.
     let mut compile = Vec::new();
     let mut load = Vec::new();
     let mut cpu = 0;
     for i in 0..6u32 {
         let bytes = with_custom_section(DEFAULT_MODULE, &format!("steps-{i}"));
+        runtime.function_cache().clear();
         let start = Instant::now();
         let cpu_start = cpu_ticks();
         wasmtime::component::Component::new(runtime.engine(), &bytes).unwrap();
         cpu += cpu_ticks() - cpu_start;
         compile.push(start.elapsed().as_secs_f64() * 1000.0);
         let bytes = with_custom_section(DEFAULT_MODULE, &format!("load-{i}"));
+        runtime.function_cache().clear();
         let start = Instant::now();
         taxiway_host::module::load(runtime, &bytes, "bench", "{}", None).unwrap();
         load.push(start.elapsed().as_secs_f64() * 1000.0);
     }
-    compile.sort_by(f64::total_cmp);
-    load.sort_by(f64::total_cmp);
     println!(
-        "swap steps: compile alone median {:.1} ms ({:.0} ms of CPU, all threads), whole load (no watcher) median {:.1} ms; module {} bytes",
-        compile[compile.len() / 2],
+        "swap steps, unseen code: compile alone median {:.1} ms ({:.0} ms of CPU, all threads), whole load (no watcher) median {:.1} ms; module {} bytes",
+        median(&mut compile),
         // Clock ticks are 10 ms.
         cpu as f64 * 10.0 / compile.len() as f64,
-        load[load.len() / 2],
+        median(&mut load),
         DEFAULT_MODULE.len()
     );
+
+    let edits = edited_modules(env_usize("BENCH_EDITS", 5));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cse.wasm");
     std::fs::write(&path, DEFAULT_MODULE).unwrap();
-    for cached in [false, true] {
+    let swaps: [(&str, bool); 4] = [
+        ("unseen code: no function cached", false),
+        ("edited module: one match field added", false),
+        ("the other bundled module (ECS after CSE)", false),
+        ("same module, from the compiled-module cache", true),
+    ];
+    for (case, (label, cached)) in swaps.into_iter().enumerate() {
         let cache = cached.then(|| Cache::new(dir.path().join("cache")));
+        std::fs::write(&path, DEFAULT_MODULE).unwrap();
         let registry = Registry::new(
             runtime.clone(),
             ModuleSource::File(path.clone()),
@@ -526,17 +537,38 @@ fn swap_latency(runtime: &Arc<Runtime>) {
         )
         .unwrap();
         let _watch = registry.watch().unwrap();
+        let modules: Vec<Vec<u8>> = match case {
+            0 => (0..10)
+                .map(|i| with_custom_section(DEFAULT_MODULE, &format!("unseen-{i}")))
+                .collect(),
+            1 => edits.clone(),
+            // CSE, ECS, CSE, ...: each seen once as a whole (the custom
+            // section), the library they share compiled.
+            2 => (0..10)
+                .map(|i| {
+                    let module = if i % 2 == 0 {
+                        ECS_MODULE
+                    } else {
+                        DEFAULT_MODULE
+                    };
+                    with_custom_section(module, &format!("other-{i}"))
+                })
+                .collect(),
+            // The first two swaps compile and fill the cache.
+            _ => (0..12)
+                .map(|i| with_custom_section(DEFAULT_MODULE, &format!("cached-{}", i % 2)))
+                .collect(),
+        };
+        let skip = if cached { 2 } else { 0 };
+        let before = runtime.function_cache().stats();
         let mut times = Vec::new();
-        for i in 0..10u32 {
-            // A distinct module each time (a custom section with a counter),
-            // so without the cache every swap compiles.
-            let bytes = with_custom_section(
-                DEFAULT_MODULE,
-                &format!("bench-{}", i % if cached { 2 } else { 10 }),
-            );
+        for bytes in &modules {
+            if case == 0 {
+                runtime.function_cache().clear();
+            }
             let generation = registry.generation();
             let tmp = dir.path().join("cse.wasm.tmp");
-            std::fs::write(&tmp, &bytes).unwrap();
+            std::fs::write(&tmp, bytes).unwrap();
             let start = Instant::now();
             std::fs::rename(&tmp, &path).unwrap();
             while registry.generation() == generation {
@@ -545,27 +577,126 @@ fn swap_latency(runtime: &Arc<Runtime>) {
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
-            times.push(start.elapsed());
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
             std::thread::sleep(Duration::from_millis(50));
         }
-        // With the cache, the first two swaps compile and fill it.
-        let skip = if cached { 2 } else { 0 };
-        let mut t: Vec<f64> = times[skip..]
-            .iter()
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .collect();
-        t.sort_by(f64::total_cmp);
+        let after = runtime.function_cache().stats();
+        let mut t = times[skip..].to_vec();
+        if t.is_empty() {
+            println!("swap latency ({label}): no modules (BENCH_EDITS=0)");
+            continue;
+        }
+        let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
         println!(
-            "swap latency ({}): median {:.1} ms, max {:.1} ms over {} swaps",
-            if cached {
-                "cached compile"
-            } else {
-                "fresh compile"
-            },
-            t[t.len() / 2],
+            "swap latency ({label}): median {:.1} ms, max {:.1} ms over {} swaps; functions compiled {:.0} per swap, taken from the function cache {:.0}",
+            median(&mut t),
             t[t.len() - 1],
-            t.len()
+            t.len(),
+            misses as f64 / modules.len() as f64,
+            hits as f64 / modules.len() as f64,
         );
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `n` edits of the default module as a developer makes them: its source
+/// with one more default match field (`benchEdit<k>_ip`), a different one
+/// each time, built the way the bundled module is (host/build.rs). Built
+/// once into target/bench-edits; later runs rebuild only what changed.
+fn edited_modules(n: usize) -> Vec<Vec<u8>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let work = root.join("target").join("bench-edits");
+    let source = std::fs::read_to_string(root.join("enricher-wasm/src/settings.rs")).unwrap();
+    let anchor = "(\"http_url\", Url),\n";
+    assert!(
+        source.contains(anchor),
+        "enricher-wasm's field list changed"
+    );
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for k in 0..n {
+        let dir = work.join(format!("edit-{k}"));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        for file in ["lib.rs", "policy.rs"] {
+            std::fs::copy(
+                root.join("enricher-wasm/src").join(file),
+                dir.join("src").join(file),
+            )
+            .unwrap();
+        }
+        let edited = source.replace(
+            anchor,
+            &format!("{anchor}        (\"benchEdit{k}_ip\", Ip),\n"),
+        );
+        write_if_changed(&dir.join("src/settings.rs"), &edited);
+        write_if_changed(
+            &dir.join("Cargo.toml"),
+            &format!(
+                r#"[package]
+name = "taxiway-enricher"
+version = "0.1.{k}"
+edition = "2024"
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+taxiway-enricher-core = {{ path = "{core}" }}
+wit-bindgen = {{ version = "0.63", default-features = false, features = ["macros", "realloc"] }}
+
+[workspace]
+"#,
+                core = root.join("enricher-core").display()
+            ),
+        );
+        if !dir.join("Cargo.lock").exists() {
+            std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        }
+        let target = work.join("target");
+        let status = std::process::Command::new(env!("CARGO"))
+            .current_dir(&dir)
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+            .arg("--target-dir")
+            .arg(&target)
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo")
+            .env("CARGO_PROFILE_RELEASE_LTO", "true")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+            .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
+            .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
+            .env(
+                "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+                "-C target-feature=+simd128",
+            )
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .expect("running cargo for the edited modules");
+        assert!(status.success(), "building edited module {k} failed");
+        let wasm = target.join("wasm32-wasip2/release/taxiway_enricher.wasm");
+        out.push(std::fs::read(wasm).unwrap());
+    }
+    println!(
+        "built {n} edited modules in {:.1} s (target/bench-edits)",
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+fn write_if_changed(path: &std::path::Path, text: &str) {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).unwrap();
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod demo_server;
 pub mod duration;
+pub mod function_cache;
 pub mod guest_log;
 pub mod limits;
 pub mod module;

@@ -12,6 +12,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::function_cache::FunctionCache;
 use crate::guest_log::GuestLog;
 use crate::limits::{EPOCH_TICK, Limiter, Limits};
 use crate::module::LoadedModule;
@@ -42,6 +43,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     limits: Limits,
+    functions: Arc<FunctionCache>,
 }
 
 impl Runtime {
@@ -50,6 +52,9 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // A new module compiles only the functions no earlier module had.
+        let functions = Arc::new(FunctionCache::new(FunctionCache::DEFAULT_CAPACITY));
+        config.enable_incremental_compilation(functions.clone())?;
         // `perf` can name JIT-compiled module functions with this set.
         if std::env::var_os("TAXIWAY_PERFMAP").is_some() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -67,6 +72,7 @@ impl Runtime {
             engine,
             linker,
             limits,
+            functions,
         }))
     }
 
@@ -80,6 +86,11 @@ impl Runtime {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Compiled functions kept for the next module's compile.
+    pub fn function_cache(&self) -> &FunctionCache {
+        &self.functions
     }
 
     /// A fresh store for `module`: WASI with nothing granted (no folders, no

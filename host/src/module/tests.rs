@@ -43,3 +43,37 @@ fn compiled_modules_are_cached_and_a_bad_cache_file_is_ignored() {
     assert_eq!(third.info.name, "cse");
     assert!(std::fs::metadata(&files[0]).unwrap().len() > 1000);
 }
+
+#[test]
+fn a_module_sharing_code_with_an_earlier_one_compiles_only_what_is_new() {
+    let runtime = Runtime::new(Limits::default()).unwrap();
+    let cse = load(&runtime, DEFAULT_MODULE, "built-in", "{}", None).unwrap();
+    assert_eq!(cse.info.name, "cse");
+    let after_cse = runtime.function_cache().stats();
+    assert!(after_cse.entries > 100, "{after_cse:?}");
+
+    // The ECS module shares the standard library, the allocator and
+    // enricher-core with the CSE one: most of its functions come from the
+    // cache, and it works.
+    let ecs = load(
+        &runtime,
+        crate::registry::ECS_MODULE,
+        "built-in",
+        "{}",
+        None,
+    )
+    .unwrap();
+    assert_eq!(ecs.info.name, "ecs");
+    let after_ecs = runtime.function_cache().stats();
+    let (hits, misses) = (
+        after_ecs.hits - after_cse.hits,
+        after_ecs.misses - after_cse.misses,
+    );
+    assert!(hits > misses, "hits {hits}, misses {misses}");
+
+    // Emptied, the same module compiles every function again.
+    runtime.function_cache().clear();
+    load(&runtime, crate::registry::ECS_MODULE, "again", "{}", None).unwrap();
+    let again = runtime.function_cache().stats();
+    assert!(again.misses - after_ecs.misses > misses, "{again:?}");
+}
