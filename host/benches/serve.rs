@@ -1,7 +1,7 @@
 //! `POST /v1/enrich` of a real `taxiway serve` (in this process, on
 //! loopback): latency of single-record requests at 1, 16 and 64 concurrent
 //! keep-alive clients, and records/s with 1,000-record bodies against the
-//! same records through a worker directly (what `taxiway enrich` does).
+//! same records through the real `taxiway enrich` (and a worker directly).
 //!
 //! The indicators (default 10^5, `BENCH_INDICATORS`) are written to the
 //! service's state before it starts, as a previous poll would have left
@@ -143,6 +143,13 @@ fn main() {
     let recs = records_as(Schema::Cse, 20_000, &hits, &mut rng);
 
     let dir = tempfile::tempdir().unwrap();
+    // The same indicators as a file, for `taxiway enrich`.
+    let indicator_file = dir.path().join("indicators.ndjson");
+    taxiway_poller::ndjson::write_indicators(
+        std::io::BufWriter::new(std::fs::File::create(&indicator_file).unwrap()),
+        &inds,
+    )
+    .unwrap();
     let state_dir = dir.path().join("state");
     let started = Instant::now();
     State::open(&state_dir)
@@ -216,7 +223,12 @@ fn main() {
     println!(
         "POST /v1/enrich, single-record bodies ({n_requests} requests per level, {n_indicators} indicators):"
     );
-    for clients in [1usize, 16, 64] {
+    let levels: &[usize] = if std::env::var("BENCH_ONLY").as_deref() == Ok("bulk") {
+        &[]
+    } else {
+        &[1, 16, 64]
+    };
+    for &clients in levels {
         let per_client = n_requests / clients;
         let started = Instant::now();
         let latencies = client_rt.block_on(async {
@@ -254,6 +266,63 @@ fn main() {
         );
     }
 
+    // Open loop: 64 connections send on a fixed schedule at an aggregate
+    // rate, whatever the answers' pace (as a log shipper does), instead of
+    // as fast as answers come back. Latency runs from when a request was
+    // due, so a request held up behind a slow one counts its wait. tokio's
+    // timer ticks in milliseconds, so requests leave in bursts of up to
+    // rate/1000: latencies include queueing behind those bursts.
+    let rates: &[usize] = if levels.is_empty() {
+        &[]
+    } else {
+        &[5_000, 10_000, 20_000, 30_000]
+    };
+    if !rates.is_empty() {
+        println!("POST /v1/enrich, single-record bodies, 64 clients, open loop:");
+    }
+    for &rate in rates {
+        let clients = 64usize;
+        let per_client = (n_requests / clients).max(1);
+        let interval = Duration::from_secs_f64(clients as f64 / rate as f64);
+        let started = Instant::now();
+        let latencies = client_rt.block_on(async {
+            let start = tokio::time::Instant::now() + Duration::from_millis(20);
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let recs = recs.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut client = Client::connect(port).await;
+                    let offset = interval * c as u32 / clients as u32;
+                    let mut lat = Vec::with_capacity(per_client);
+                    for i in 0..per_client {
+                        let due = start + offset + interval * i as u32;
+                        tokio::time::sleep_until(due).await;
+                        let rec = &recs[(c * per_client + i) % recs.len()];
+                        let out = client.enrich(rec).await;
+                        lat.push(due.elapsed());
+                        assert_eq!(out.last(), Some(&b'\n'));
+                    }
+                    lat
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap());
+            }
+            all
+        });
+        let elapsed = started.elapsed();
+        let mut sorted = latencies;
+        sorted.sort();
+        println!(
+            "  {rate:>6} requests/s offered: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s done",
+            percentile(&sorted, 0.50).as_secs_f64() * 1e6,
+            percentile(&sorted, 0.99).as_secs_f64() * 1e6,
+            sorted.last().unwrap().as_secs_f64() * 1e6,
+            sorted.len() as f64 / elapsed.as_secs_f64()
+        );
+    }
+
     // Bulk: 1,000-record bodies.
     let bodies: Vec<Vec<u8>> = recs
         .chunks(1000)
@@ -266,7 +335,7 @@ fn main() {
         .collect();
     let rounds = 5;
     let total = bodies.len() * 1000 * rounds;
-    for clients in [1usize, 2] {
+    for clients in [1usize, 2, 4] {
         let bodies = Arc::new(bodies.clone());
         let started = Instant::now();
         client_rt.block_on(async {
@@ -296,8 +365,54 @@ fn main() {
         );
     }
 
+    // The same records through the real `taxiway enrich` (batches of
+    // 1,000, the same indicators, output thrown away), by the time it
+    // reports for its enrich loop: what bulk HTTP is held against.
+    let records_file = dir.path().join("records.ndjson");
+    let mut text = Vec::new();
+    for _ in 0..rounds {
+        for body in &bodies {
+            text.extend_from_slice(body);
+        }
+    }
+    std::fs::write(&records_file, &text).unwrap();
+    let mut best = 0f64;
+    for _ in 0..3 {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_taxiway"))
+            .args([
+                "enrich",
+                "--batch",
+                "1000",
+                "--default-ttl",
+                "never",
+                "--indicators",
+            ])
+            .arg(&indicator_file)
+            .arg(&records_file)
+            .args(["-o", "/dev/null"])
+            .output()
+            .unwrap();
+        let summary = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "taxiway enrich failed: {summary}");
+        // "taxiway: N records, T tagged, E errored, in S.SSSs (...)"
+        let seconds: f64 = summary
+            .split(" in ")
+            .nth(1)
+            .and_then(|s| s.split('s').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no time in {summary:?}"));
+        assert!(
+            summary.contains(&format!("taxiway: {total} records")),
+            "{summary}"
+        );
+        best = best.max(total as f64 / seconds);
+    }
+    println!(
+        "taxiway enrich on the same records (batches of 1,000, one thread, best of 3): {best:.0} records/s"
+    );
+
     // The same records through a worker directly, one thread, batches of
-    // 1,000: `taxiway enrich`'s path.
+    // 1,000: `taxiway enrich`'s path without reading and writing.
     let mut worker = Worker::new(
         service.registry.runtime().clone(),
         service.registry.clone(),
@@ -316,9 +431,7 @@ fn main() {
         }
     }
     let rate = (recs.len() * rounds) as f64 / started.elapsed().as_secs_f64();
-    println!(
-        "worker directly (taxiway enrich's path), batches of 1,000, 1 thread: {rate:.0} records/s"
-    );
+    println!("worker directly, batches of 1,000, 1 thread: {rate:.0} records/s");
     let started = Instant::now();
     let mut batch = Batch::new();
     for r in recs.iter() {

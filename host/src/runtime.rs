@@ -52,12 +52,21 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // A memory is reserved at its full 32-bit size up front (wasmtime's
+        // default on 64-bit hosts), so it never has to move when it grows;
+        // saying so lets compiled code keep the memory's base address in a
+        // register instead of reloading it at every access.
+        config.memory_may_move(false);
         // A new module compiles only the functions no earlier module had.
         let functions = Arc::new(FunctionCache::new(FunctionCache::DEFAULT_CAPACITY));
         config.enable_incremental_compilation(functions.clone())?;
         // `perf` can name JIT-compiled module functions with this set.
         if std::env::var_os("TAXIWAY_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            config.profiler(if std::env::var_os("TAXIWAY_JITDUMP").is_some() {
+                wasmtime::ProfilingStrategy::JitDump
+            } else {
+                wasmtime::ProfilingStrategy::PerfMap
+            });
         }
         let engine = Engine::new(&config)?;
         start_ticker(&engine);

@@ -141,7 +141,7 @@ async fn enrich(State(service): Svc, headers: HeaderMap, body: Body) -> ApiResul
     let body = decode_body(&headers, body, service.max_body())?;
     let result = service.pool.enrich(body).await;
     service.metrics.enriched(&result.stats, &result.batches);
-    let mut response = Response::new(axum::body::Body::from(result.out));
+    let mut response = Response::new(axum::body::Body::new(Chunks::new(result.out)));
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -610,4 +610,45 @@ async fn metrics(State(service): Svc) -> Response {
         text,
     )
         .into_response()
+}
+
+/// A response body of ready pieces, sent one after the other, with its
+/// exact length (so the answer carries a Content-Length).
+struct Chunks {
+    pieces: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    fn new(pieces: Vec<Bytes>) -> Self {
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Chunks {
+            pieces: pieces.into_iter().filter(|p| !p.is_empty()).collect(),
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let piece = self.pieces.pop_front();
+        if let Some(p) = &piece {
+            self.remaining -= p.len() as u64;
+        }
+        std::task::Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }

@@ -32,7 +32,9 @@ pub struct WorkerPool {
 /// What one request's records came to.
 #[derive(Debug, Default)]
 pub struct Enriched {
-    pub out: Vec<u8>,
+    /// The output lines, in input order, in one piece per part the body
+    /// was split into: they go out as they are, never copied into one.
+    pub out: Vec<bytes::Bytes>,
     pub stats: BatchStats,
     /// `name@version` of the module that served the last batch.
     pub module: String,
@@ -81,11 +83,7 @@ impl WorkerPool {
         let mut result = Enriched::default();
         for task in tasks {
             let part = task.await.expect("enrichment never panics");
-            if result.out.is_empty() {
-                result.out = part.out;
-            } else {
-                result.out.extend_from_slice(&part.out);
-            }
+            result.out.extend(part.out);
             result.stats += part.stats;
             result.module = part.module;
             result.batches.extend(part.batches);
@@ -115,10 +113,13 @@ impl WorkerPool {
                 )
             });
         let mut result = Enriched::default();
+        // Output is the input plus tags: sized once, not grown by doubling
+        // (every doubling of a large buffer is fresh memory to fault in).
+        let mut out = Vec::with_capacity(body.len() + body.len() / 8 + 4096);
         let mut batch = Batch::new();
         let mut flush = |batch: &mut Batch, result: &mut Enriched| {
             let started = std::time::Instant::now();
-            let r = worker.enrich(batch, &mut result.out);
+            let r = worker.enrich(batch, &mut out);
             result.batches.push(started.elapsed());
             result.stats += r.stats;
             result.module = r.module.label.to_string();
@@ -133,6 +134,7 @@ impl WorkerPool {
         if !batch.is_empty() {
             flush(&mut batch, &mut result);
         }
+        result.out.push(out.into());
         if result.module.is_empty() {
             result.module = self.registry.serving().label.to_string();
         }
