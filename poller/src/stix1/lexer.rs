@@ -448,9 +448,9 @@ pub(super) struct Attributes<'a> {
 }
 
 impl Attributes<'_> {
-    /// Whether the value last returned holds `&` or a control character
+    /// Whether the value last returned may hold `&` or a control character
     /// (tab and line ends among them): only such a value may need
-    /// unescaping or normalising.
+    /// unescaping or normalising. Never `false` when it does.
     pub(super) fn special(&self) -> bool {
         self.special
     }
@@ -470,13 +470,13 @@ fn key_stop(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// The index of the first `quote` from `i` on, and whether `&` or a control
-/// character comes before it.
+/// character may come before it (it does if so; `true` may also mean one
+/// in the seven bytes after the quote).
 fn value_end(bytes: &[u8], mut i: usize, quote: u8) -> Option<(usize, bool)> {
     let mut special = false;
     while let Some(w) = word(bytes, i) {
         let hits = bytes_equal(w, quote);
-        // A false flag is only ever above a true one of the same test.
-        special |= below_first(bytes_equal(w, b'&') | bytes_below(w, b' '), hits) != 0;
+        special |= (bytes_equal(w, b'&') | bytes_below(w, b' ')) != 0;
         if hits != 0 {
             return Some((i + (hits.trailing_zeros() / 8) as usize, special));
         }

@@ -205,6 +205,29 @@ pub(super) fn mentions_xmlns(raw: &str) -> bool {
     (base..bytes.len()).any(at)
 }
 
+/// The first `:` in a name: names are short, so their first two words are
+/// searched without a loop.
+fn colon_in(name: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Every `:` is flagged, and the lowest flag is one.
+    let colons = |chunk: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
+        w.wrapping_sub(ONES) & !w & HIGHS
+    };
+    let mut at = 0;
+    while let Some(chunk) = name.get(at..at + 8) {
+        let hits = colons(chunk);
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    name[at..].iter().position(|&b| b == b':').map(|i| at + i)
+}
+
 /// A prefix's length and first fifteen bytes: equal keys mean equal
 /// prefixes up to fifteen bytes long.
 fn prefix_key(prefix: &str) -> u128 {
@@ -213,6 +236,7 @@ fn prefix_key(prefix: &str) -> u128 {
 
 /// [`prefix_key`] of `name[..n]`, read a word at a time where `name` is
 /// long enough (an element name is longer than its prefix).
+#[inline]
 fn key_of_prefix(name: &[u8], n: usize) -> u128 {
     let m = n.min(KEY_BYTES);
     // `name[at..at + len]` as a little-endian number, `len <= 8`.
@@ -314,8 +338,7 @@ impl Scopes {
     /// Namespace and local name of an element name (unprefixed names take
     /// the default namespace).
     pub(super) fn element<'n>(&mut self, qname: &'n str) -> (Ns, &'n str) {
-        // Names are short: a plain scan beats a searcher.
-        let (prefix, local) = match qname.bytes().position(|b| b == b':') {
+        let (prefix, local) = match colon_in(qname.as_bytes()) {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
@@ -404,6 +427,26 @@ mod tests {
         );
         assert_eq!(classify("http://example.com/stix-1"), Ns::Other);
         assert_eq!(classify(""), Ns::Other);
+    }
+
+    #[test]
+    fn colons_found_by_words() {
+        for name in [
+            "",
+            "a",
+            ":",
+            "a:b",
+            "abcdefg:",
+            "abcdefgh:",
+            "abcdefghijklmnop:q:r",
+            "abcdefghijklmnopq",
+        ] {
+            assert_eq!(
+                colon_in(name.as_bytes()),
+                name.bytes().position(|b| b == b':'),
+                "{name}"
+            );
+        }
     }
 
     #[test]
