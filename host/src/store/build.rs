@@ -339,8 +339,9 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
     // The new indicators.
     let shared = shared_descriptions(&new, &keep_new);
     let ttl_from = |received: Micros| ttl.map_or(Micros::MAX, |t| received.saturating_add(t));
-    // The metadata of the last few indicators, most recent first.
+    // The metadata of the last few indicators (replaced oldest first).
     let mut recent_metas: [Option<(MetaKey<'_>, u32)>; RECENT_METAS] = [None; RECENT_METAS];
+    let mut recent_next = 0;
     let mut last_validity: Option<(Validity, u32)> = None;
     for (i, ind) in new.iter().enumerate() {
         if !keep_new[i] {
@@ -371,16 +372,14 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
         // cycling through a few combinations (confidence levels, types).
         let meta = match recent_metas
             .iter()
-            .position(|r| r.is_some_and(|(key, _)| key == meta_key))
+            .flatten()
+            .find(|(key, _)| *key == meta_key)
         {
-            Some(at) => {
-                recent_metas[..=at].rotate_right(1);
-                recent_metas[0].expect("just found").1
-            }
+            Some(&(_, meta)) => meta,
             None => {
                 let meta = metas.index(meta_key, || Arc::new(meta_key.to_meta()));
-                recent_metas.rotate_right(1);
-                recent_metas[0] = Some((meta_key, meta));
+                recent_metas[recent_next] = Some((meta_key, meta));
+                recent_next = (recent_next + 1) % RECENT_METAS;
                 meta
             }
         };
