@@ -205,8 +205,7 @@ pub(super) fn mentions_xmlns(raw: &str) -> bool {
     (base..bytes.len()).any(at)
 }
 
-/// The first `:` in a name: names are short, so their first two words are
-/// searched without a loop.
+/// The first `:` in a name, searched a word at a time.
 fn colon_in(name: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;

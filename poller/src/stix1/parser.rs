@@ -444,8 +444,8 @@ fn each_attr<'e>(
             position: pos,
             message,
         })?;
-        // Most values need neither unescaping nor whitespace normalisation
-        // (and the scanner has seen that they hold none of these bytes).
+        // Most values need neither unescaping nor whitespace normalisation;
+        // the scanner tells which ones may.
         let v = if attrs.special()
             && raw
                 .bytes()
