@@ -177,7 +177,7 @@ impl IndicatorKind {
                     (false, true) => return Err(Invalid::ExpectedIpv6),
                     _ => {}
                 }
-                Ok((kind, normalize::ip_text(value, raw.trim())))
+                Ok((kind, normalize::ip_text(value, normalize::trim(raw))))
             }
             Self::Domain => normalize::domain(raw).map(same),
             Self::Url => normalize::url(raw).map(same),

@@ -20,6 +20,18 @@ const MAX_LABEL_LEN: usize = 63;
 /// Longest file name on the common file systems (ext4, NTFS, APFS).
 const MAX_FILE_NAME_LEN: usize = 255;
 
+/// `s.trim()`, answered without decoding characters when `s` starts and
+/// ends with printable ASCII (no white space to trim), as values mostly do.
+pub(crate) fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let printable = |c: &u8| (b'!'..=b'~').contains(c);
+    if b.first().is_some_and(printable) && b.last().is_some_and(printable) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// Why a value cannot be normalised.
 ///
 /// Kept `Copy` and allocation-free because lookups reject malformed log
@@ -252,7 +264,7 @@ fn mask_v6(addr: Ipv6Addr, prefix: u8) -> Ipv6Addr {
 /// IPv4 octets with leading zeros are rejected because tools disagree on
 /// whether they are octal.
 pub fn ip(raw: &str) -> Result<IpValue, Invalid> {
-    let s = raw.trim();
+    let s = trim(raw);
     if s.is_empty() {
         return Err(Invalid::Empty);
     }

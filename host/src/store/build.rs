@@ -46,6 +46,10 @@ pub(super) struct Change<'a> {
 /// record costs a few hundred bytes).
 const SHARE_DESCRIPTION: usize = 512;
 
+/// How many distinct metadata records of the latest new indicators are
+/// compared before the table is asked.
+const RECENT_METAS: usize = 4;
+
 /// Metadata as a key, borrowed from a held record or a new indicator.
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
 struct MetaKey<'a> {
@@ -335,7 +339,9 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
     // The new indicators.
     let shared = shared_descriptions(&new, &keep_new);
     let ttl_from = |received: Micros| ttl.map_or(Micros::MAX, |t| received.saturating_add(t));
-    let mut last_meta: Option<(MetaKey<'_>, u32)> = None;
+    // The metadata of the last few indicators (replaced oldest first).
+    let mut recent_metas: [Option<(MetaKey<'_>, u32)>; RECENT_METAS] = [None; RECENT_METAS];
+    let mut recent_next = 0;
     let mut last_validity: Option<(Validity, u32)> = None;
     for (i, ind) in new.iter().enumerate() {
         if !keep_new[i] {
@@ -362,12 +368,18 @@ pub(super) fn rebuild(old: &Snapshot, version: u64, change: Change<'_>) -> (Snap
             kill_chain: &ind.kill_chain,
             fields: &ind.fields,
         };
-        // Feeds list indicators of one kind and metadata in runs.
-        let meta = match last_meta {
-            Some((key, meta)) if key == meta_key => meta,
-            _ => {
+        // Feeds list indicators of one kind and metadata in runs, or
+        // cycling through a few combinations (confidence levels, types).
+        let meta = match recent_metas
+            .iter()
+            .flatten()
+            .find(|(key, _)| *key == meta_key)
+        {
+            Some(&(_, meta)) => meta,
+            None => {
                 let meta = metas.index(meta_key, || Arc::new(meta_key.to_meta()));
-                last_meta = Some((meta_key, meta));
+                recent_metas[recent_next] = Some((meta_key, meta));
+                recent_next = (recent_next + 1) % RECENT_METAS;
                 meta
             }
         };

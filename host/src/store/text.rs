@@ -101,32 +101,38 @@ pub(super) fn utf8(bytes: &[u8]) -> &str {
 
 /// A canonical lowercase UUID at the start of `s`, as bytes.
 fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    /// Where each byte's two hex digits are.
+    const DIGITS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let b = s.as_bytes().get(..36)?;
-    let mut out = [0u8; 16];
-    let mut n = 0;
-    let mut i = 0;
-    while i < 36 {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if b[i] != b'-' {
-                return None;
-            }
-            i += 1;
-            continue;
-        }
-        out[n] = (hex(b[i])? << 4) | hex(b[i + 1])?;
-        n += 1;
-        i += 2;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
     }
-    Some(out)
+    let mut out = [0u8; 16];
+    // Non-digits have the high bit set: one test at the end.
+    let mut bad = 0u8;
+    for (o, &at) in out.iter_mut().zip(&DIGITS) {
+        let (hi, lo) = (HEX[usize::from(b[at])], HEX[usize::from(b[at + 1])]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad & 0x80 == 0).then_some(out)
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+/// Value of each lowercase hex digit; 0x80 for every other byte.
+const HEX: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 pub(super) fn push_varint(out: &mut Vec<u8>, mut v: u64) {
     loop {
@@ -220,6 +226,29 @@ mod tests {
         let mut body = Vec::new();
         body_of(suffix, &mut body);
         assert_eq!(t.body, body.as_slice());
+    }
+
+    #[test]
+    fn only_canonical_uuids_are_packed() {
+        let uuid = "e4eac98f-b172-5b10-9d0d-e81dafd5aad6";
+        assert_eq!(
+            parse_uuid(uuid),
+            Some([
+                0xe4, 0xea, 0xc9, 0x8f, 0xb1, 0x72, 0x5b, 0x10, 0x9d, 0x0d, 0xe8, 0x1d, 0xaf, 0xd5,
+                0xaa, 0xd6
+            ])
+        );
+        assert!(parse_uuid(&format!("{uuid}#2")).is_some());
+        for bad in [
+            "E4EAC98F-B172-5B10-9D0D-E81DAFD5AAD6",
+            "e4eac98f-b172-5b10-9d0d-e81dafd5aad",
+            "e4eac98fb172-5b10-9d0d-e81dafd5aad6-",
+            "e4eac98f-b172-5b10-9d0d-e81dafd5aadg",
+            "g4eac98f-b172-5b10-9d0d-e81dafd5aad6",
+            "e4eac98f-b172-5b10-9d0d_e81dafd5aad6",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(super) const MAX_RANGE_CIDRS: usize = 32;
 /// zone (no zone means UTC), optional fractional seconds, optional seconds;
 /// a bare date means its midnight, UTC.
 pub(super) fn timestamp(raw: &str) -> Option<OffsetDateTime> {
-    let s = raw.trim().as_bytes();
+    let s = crate::normalize::trim(raw).as_bytes();
     let year = digits(s.get(0..4)?)?;
     if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') {
         return None;
@@ -95,7 +95,7 @@ pub(super) enum Confidence {
 /// Maps the HighMediumLow vocabulary (High 85, Medium 50, Low 15, None 0,
 /// Unknown absent) or a number 0..=100 (decimals rounded).
 pub(super) fn confidence(raw: &str) -> Confidence {
-    let s = raw.trim();
+    let s = crate::normalize::trim(raw);
     for (word, value) in [("high", 85), ("medium", 50), ("low", 15), ("none", 0)] {
         if s.eq_ignore_ascii_case(word) {
             return Confidence::Value(value);

@@ -45,6 +45,8 @@ pub(super) struct Lexer<'a> {
     base: usize,
     /// Open elements' names, as ranges of `src`.
     open: Vec<(usize, usize)>,
+    /// Whether the attribute text of the last start tag holds `xmlns`.
+    xmlns: bool,
 }
 
 // Tags and attribute values are short, so they are scanned eight bytes at a
@@ -71,17 +73,76 @@ fn word(bytes: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
+/// Flags of `flags` in the bytes below the lowest flag of `stop` (all of
+/// them when `stop` has none).
+const fn below_first(flags: u64, stop: u64) -> u64 {
+    if stop == 0 {
+        flags
+    } else {
+        flags & ((stop & stop.wrapping_neg()) - 1)
+    }
+}
+
+/// High bit set in the bytes of `w` below `limit` (lowest one exact for
+/// ASCII; non-ASCII bytes are never flagged).
+const fn bytes_below(w: u64, limit: u8) -> u64 {
+    w.wrapping_sub(ONES * limit as u64) & !w & HIGHS
+}
+
+/// Whether `xmlns` starts at one of the bytes flagged in `flags`, a word
+/// read at `i` (flags may be false positives: each is checked).
+fn xmlns_at(bytes: &[u8], i: usize, mut flags: u64) -> bool {
+    while flags != 0 {
+        let at = i + (flags.trailing_zeros() / 8) as usize;
+        if bytes[at..].starts_with(b"xmlns") {
+            return true;
+        }
+        flags &= flags - 1;
+    }
+    false
+}
+
 /// The first index from `i` on that holds `>`, `"` or `'` (or where fewer
-/// than eight bytes are left).
-fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
+/// than eight bytes are left). Sets `xmlns` if `xmlns` starts before it.
+fn skip_plain(bytes: &[u8], mut i: usize, xmlns: &mut bool) -> usize {
     while let Some(w) = word(bytes, i) {
         let hits = bytes_equal(w, b'>') | bytes_equal(w, b'"') | bytes_equal(w, b'\'');
+        let xs = below_first(bytes_equal(w, b'x'), hits);
+        if xs != 0 && xmlns_at(bytes, i, xs) {
+            *xmlns = true;
+        }
         if hits != 0 {
             return i + (hits.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
     i
+}
+
+/// The index of the first `quote` from `i` on. Sets `xmlns` if `xmlns`
+/// starts before it.
+fn find_quote(bytes: &[u8], mut i: usize, quote: u8, xmlns: &mut bool) -> Option<usize> {
+    while let Some(w) = word(bytes, i) {
+        let hits = bytes_equal(w, quote);
+        let xs = below_first(bytes_equal(w, b'x'), hits);
+        if xs != 0 && xmlns_at(bytes, i, xs) {
+            *xmlns = true;
+        }
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == quote {
+            return Some(i);
+        }
+        if b == b'x' && bytes[i..].starts_with(b"xmlns") {
+            *xmlns = true;
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Where a tag name starting at `i` may end: the first index from `i` on
@@ -100,20 +161,42 @@ fn name_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index of the first `c` from `i` on.
-fn find_byte(bytes: &[u8], mut i: usize, c: u8) -> Option<usize> {
-    while let Some(w) = word(bytes, i) {
-        let hits = bytes_equal(w, c);
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
+/// `a == b` for names of equal length, a word at a time (the last word
+/// may overlap the one before).
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
         }
         i += 8;
     }
-    memchr(c, bytes.get(i..)?).map(|j| i + j)
+    word(a, n - 8) == word(b, n - 8)
 }
 
 const fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The first index from `i` on that is not white space. Between elements
+/// that is mostly a line break and some indentation.
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && matches!(bytes[i], b'\r' | b'\n') {
+        i += 1;
+    }
+    while let Some(chunk) = bytes.get(i..i + 8)
+        && chunk == b"        "
+    {
+        i += 8;
+    }
+    while i < bytes.len() && is_space(bytes[i]) {
+        i += 1;
+    }
+    i
 }
 
 impl<'a> Lexer<'a> {
@@ -136,6 +219,7 @@ impl<'a> Lexer<'a> {
             bad_utf8,
             base,
             open: Vec::with_capacity(32),
+            xmlns: false,
         }
     }
 
@@ -146,6 +230,12 @@ impl<'a> Lexer<'a> {
 
     pub(super) fn is_utf8(&self) -> bool {
         self.bad_utf8.is_none()
+    }
+
+    /// Whether the attribute text of the last start (or empty-element) tag
+    /// holds `xmlns` anywhere: only then may it declare a namespace.
+    pub(super) fn mentions_xmlns(&self) -> bool {
+        self.xmlns
     }
 
     /// Offset in the input just after the last token.
@@ -171,6 +261,19 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Like [`next`](Self::next), for a reader that ignores the text here:
+    /// white space before markup is passed over instead of coming out as a
+    /// text token.
+    pub(super) fn next_ignoring_space(&mut self) -> Result<Token<'a>, LexError> {
+        let bytes = self.src.as_bytes();
+        let i = skip_space(bytes, self.pos);
+        if bytes.get(i) == Some(&b'<') {
+            self.pos = i;
+            return self.markup(i);
+        }
+        self.next()
+    }
+
     pub(super) fn next(&mut self) -> Result<Token<'a>, LexError> {
         let bytes = self.src.as_bytes();
         let start = self.pos;
@@ -186,18 +289,7 @@ impl<'a> Lexer<'a> {
             _ => {
                 // Between elements text is mostly a line break and some
                 // indentation: skip that before calling a searcher.
-                let mut i = start;
-                while i < bytes.len() && matches!(bytes[i], b'\r' | b'\n') {
-                    i += 1;
-                }
-                while let Some(chunk) = bytes.get(i..i + 8)
-                    && chunk == b"        "
-                {
-                    i += 8;
-                }
-                while i < bytes.len() && is_space(bytes[i]) {
-                    i += 1;
-                }
+                let i = skip_space(bytes, start);
                 let end = match bytes.get(i) {
                     None | Some(b'<' | b'&') => i,
                     Some(_) => memchr2(b'<', b'&', &bytes[i..]).map_or(bytes.len(), |j| i + j),
@@ -264,7 +356,8 @@ impl<'a> Lexer<'a> {
         // Usually exactly the open element's name and `>`.
         if let Some(&(from, to)) = self.open.last() {
             let end = start + 2 + (to - from);
-            if bytes.get(end) == Some(&b'>') && bytes[start + 2..end] == bytes[from..to] {
+            if bytes.get(end) == Some(&b'>') && same_name(&bytes[start + 2..end], &bytes[from..to])
+            {
                 self.open.pop();
                 self.pos = end + 1;
                 return Ok(Token::End);
@@ -297,19 +390,28 @@ impl<'a> Lexer<'a> {
             i += 1;
         }
         let name_end = i;
+        // While looking for the end, note whether `xmlns` occurs in the
+        // attribute text (which starts at `name_end`).
+        let mut xmlns = false;
         let gt = loop {
-            i = skip_plain(bytes, i);
+            i = skip_plain(bytes, i, &mut xmlns);
             match bytes.get(i) {
                 None => return Err(self.eof(start, "a tag")),
                 Some(b'>') => break i,
                 Some(&quote @ (b'"' | b'\'')) => {
-                    i = find_byte(bytes, i + 1, quote)
+                    i = find_quote(bytes, i + 1, quote, &mut xmlns)
                         .map(|j| j + 1)
                         .ok_or_else(|| self.eof(start, "an attribute value"))?;
                 }
-                Some(_) => i += 1,
+                Some(&b) => {
+                    if b == b'x' && bytes[i..].starts_with(b"xmlns") {
+                        xmlns = true;
+                    }
+                    i += 1;
+                }
             }
         };
+        self.xmlns = xmlns;
         self.pos = gt + 1;
         let mut content = &self.src[start + 1..gt];
         let empty = content.ends_with('/');
@@ -332,12 +434,62 @@ impl<'a> Lexer<'a> {
 /// value is neither unescaped nor normalised. Duplicates are not checked
 /// (as with quick-xml's `with_checks(false)`).
 pub(super) fn attributes(raw: &str) -> Attributes<'_> {
-    Attributes { raw, pos: 0 }
+    Attributes {
+        raw,
+        pos: 0,
+        special: false,
+    }
 }
 
 pub(super) struct Attributes<'a> {
     raw: &'a str,
     pos: usize,
+    special: bool,
+}
+
+impl Attributes<'_> {
+    /// Whether the value last returned may hold `&` or a control character
+    /// (tab and line ends among them): only such a value may need
+    /// unescaping or normalising. Never `false` when it does.
+    pub(super) fn special(&self) -> bool {
+        self.special
+    }
+}
+
+/// The first index from `i` on that holds `=` or a byte below `!` (or
+/// where fewer than eight bytes are left).
+fn key_stop(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(bytes, i) {
+        let hits = bytes_equal(w, b'=') | bytes_below(w, b'!');
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// The index of the first `quote` from `i` on, and whether `&` or a control
+/// character may come before it (it does if so; `true` may also mean one
+/// in the seven bytes after the quote).
+fn value_end(bytes: &[u8], mut i: usize, quote: u8) -> Option<(usize, bool)> {
+    let mut special = false;
+    while let Some(w) = word(bytes, i) {
+        let hits = bytes_equal(w, quote);
+        special |= (bytes_equal(w, b'&') | bytes_below(w, b' ')) != 0;
+        if hits != 0 {
+            return Some((i + (hits.trailing_zeros() / 8) as usize, special));
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == quote {
+            return Some((i, special));
+        }
+        special |= b == b'&' || b < b' ';
+        i += 1;
+    }
+    None
 }
 
 impl<'a> Iterator for Attributes<'a> {
@@ -359,8 +511,14 @@ impl<'a> Iterator for Attributes<'a> {
         // Whatever happens next, an error ends the iteration.
         self.pos = bytes.len();
         let key_start = i;
-        while i < bytes.len() && bytes[i] != b'=' && !is_space(bytes[i]) {
-            i += 1;
+        // The key ends at `=` or white space; `key_stop` may stop early, at
+        // another control character.
+        loop {
+            i = key_stop(bytes, i);
+            match bytes.get(i) {
+                Some(&b) if b != b'=' && !is_space(b) => i += 1,
+                _ => break,
+            }
         }
         let key = &self.raw[key_start..i];
         i = skip_space(i);
@@ -372,11 +530,12 @@ impl<'a> Iterator for Attributes<'a> {
             Some(&q @ (b'"' | b'\'')) => q,
             _ => return Some(Err(format!("the value of attribute `{key}` is not quoted"))),
         };
-        let Some(len) = memchr(quote, &bytes[i + 1..]) else {
+        let Some((end, special)) = value_end(bytes, i + 1, quote) else {
             return Some(Err(format!("the value of attribute `{key}` is not closed")));
         };
-        self.pos = i + 2 + len;
-        Some(Ok((key, &self.raw[i + 1..i + 1 + len])))
+        self.special = special;
+        self.pos = end + 1;
+        Some(Ok((key, &self.raw[i + 1..end])))
     }
 }
 
@@ -438,6 +597,62 @@ mod tests {
         assert_eq!(all("").unwrap(), []);
         for bad in [" a", " a=1", " a=\"1", " a=\"1\" b"] {
             assert!(all(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn xmlns_mentions_found_while_scanning() {
+        // Whatever the alignment, in names, values or between them, as the
+        // whole-text search finds them.
+        let mut attrs = vec![
+            String::new(),
+            " xmlns=\"u\"".to_owned(),
+            " xmlns:p='u'".to_owned(),
+            " a=\"xmlns\"".to_owned(),
+            " a=\"x\" b=\"mlns\"".to_owned(),
+            " xsi:type=\"x:xmln\" xmlnsx=\"\"".to_owned(),
+            " a=\"xxxxxxxxmlns\"".to_owned(),
+            " xmln=\"s\"".to_owned(),
+        ];
+        for pad in 0..12 {
+            attrs.push(format!(" {}=\"v\" xmlns:q=\"u\"", "x".repeat(pad + 1)));
+            attrs.push(format!(" a=\"{}xmlns\"", "y".repeat(pad)));
+            attrs.push(format!(" a=\"{}xmln\"", "x".repeat(pad)));
+        }
+        for name in ["a", "xmlns", "abcdefghijklmnop"] {
+            for attr in &attrs {
+                for tail in ["", "/"] {
+                    for after in ["", "xmlns", " "] {
+                        let xml = format!("<{name}{attr}{tail}>{after}");
+                        let mut lexer = Lexer::new(xml.as_bytes());
+                        let Ok(Token::Start(e) | Token::Empty(e)) = lexer.next() else {
+                            panic!("{xml}");
+                        };
+                        let expected = crate::stix1::names::mentions_xmlns(e.attributes_raw());
+                        assert_eq!(lexer.mentions_xmlns(), expected, "{xml}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attribute_values_that_may_need_decoding() {
+        for (raw, special) in [
+            (" a=\"plain value here\" b='x'", [false, false]),
+            (" a=\"1 &amp; 2\" b='x'", [true, false]),
+            (" a=\"x\" b='tab\there'", [false, true]),
+            (
+                " a=\"a long value, longer than a word\n\" b='x'",
+                [true, false],
+            ),
+            (" a=\"\r\" b='0123456789&'", [true, true]),
+        ] {
+            let mut attrs = attributes(raw);
+            for expect in special {
+                attrs.next().expect("attribute").expect("well-formed");
+                assert_eq!(attrs.special(), expect, "{raw}");
+            }
         }
     }
 

@@ -173,9 +173,11 @@ pub(super) struct Scopes {
     cache: [usize; 8],
 }
 
-/// Whether attribute text may hold a namespace declaration. Runs for every
-/// element, so it looks for `xm` eight bytes at a time.
-fn mentions_xmlns(raw: &str) -> bool {
+/// Whether attribute text may hold a namespace declaration (the lexer
+/// finds this out while it scans a tag: see `Lexer::mentions_xmlns`, which
+/// is tested against this), looking for `xm` eight bytes at a time.
+#[cfg(test)]
+pub(super) fn mentions_xmlns(raw: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const XS: u64 = ONES * b'x' as u64;
@@ -203,15 +205,59 @@ fn mentions_xmlns(raw: &str) -> bool {
     (base..bytes.len()).any(at)
 }
 
+/// The first `:` in a name, searched a word at a time.
+fn colon_in(name: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Every `:` is flagged, and the lowest flag is one.
+    let colons = |chunk: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
+        w.wrapping_sub(ONES) & !w & HIGHS
+    };
+    let mut at = 0;
+    while let Some(chunk) = name.get(at..at + 8) {
+        let hits = colons(chunk);
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    name[at..].iter().position(|&b| b == b':').map(|i| at + i)
+}
+
 /// A prefix's length and first fifteen bytes: equal keys mean equal
 /// prefixes up to fifteen bytes long.
 fn prefix_key(prefix: &str) -> u128 {
-    let n = prefix.len().min(KEY_BYTES);
-    let mut key = 0u128;
-    for (i, &b) in prefix.as_bytes()[..n].iter().enumerate() {
-        key |= u128::from(b) << (8 * i);
-    }
-    key | u128::from(prefix.len().min(255) as u8) << (8 * KEY_BYTES)
+    key_of_prefix(prefix.as_bytes(), prefix.len())
+}
+
+/// [`prefix_key`] of `name[..n]`, read a word at a time where `name` is
+/// long enough (an element name is longer than its prefix).
+#[inline]
+fn key_of_prefix(name: &[u8], n: usize) -> u128 {
+    let m = n.min(KEY_BYTES);
+    // `name[at..at + len]` as a little-endian number, `len <= 8`.
+    let word = |at: usize, len: usize| -> u64 {
+        if len == 0 {
+            return 0;
+        }
+        let mut w = [0u8; 8];
+        match name.get(at..at + 8) {
+            Some(chunk) => w.copy_from_slice(chunk),
+            None => w[..len].copy_from_slice(&name[at..at + len]),
+        }
+        let w = u64::from_le_bytes(w);
+        if len == 8 {
+            w
+        } else {
+            w & ((1u64 << (8 * len)) - 1)
+        }
+    };
+    let lo = word(0, m.min(8));
+    let hi = word(8, m.saturating_sub(8));
+    u128::from(lo) | u128::from(hi) << 64 | u128::from(n.min(255) as u8) << (8 * KEY_BYTES)
 }
 
 const KEY_BYTES: usize = 15;
@@ -220,9 +266,15 @@ const KEY_BYTES: usize = 15;
 const MAX_BINDINGS: usize = 1_024;
 
 impl Scopes {
-    /// Adds the declarations of an element opened at `depth`.
-    pub(super) fn push(&mut self, e: &BytesStart<'_>, depth: usize) -> Result<(), String> {
-        if !mentions_xmlns(e.attributes_raw()) {
+    /// Adds the declarations of an element opened at `depth`; `xmlns`:
+    /// whether its attribute text mentions `xmlns` at all.
+    pub(super) fn push(
+        &mut self,
+        e: &BytesStart<'_>,
+        xmlns: bool,
+        depth: usize,
+    ) -> Result<(), String> {
+        if !xmlns {
             return Ok(());
         }
         let mut attrs = e.attributes();
@@ -272,7 +324,11 @@ impl Scopes {
 
     /// The innermost binding of `prefix`, declared or undeclared.
     fn find(&self, prefix: &str) -> Option<usize> {
-        let key = prefix_key(prefix);
+        self.find_key(prefix_key(prefix), prefix)
+    }
+
+    /// [`find`](Self::find) given the prefix's key.
+    fn find_key(&self, key: u128, prefix: &str) -> Option<usize> {
         self.bindings
             .iter()
             .rposition(|b| b.key == key && (prefix.len() <= KEY_BYTES || b.prefix == prefix))
@@ -281,16 +337,21 @@ impl Scopes {
     /// Namespace and local name of an element name (unprefixed names take
     /// the default namespace).
     pub(super) fn element<'n>(&mut self, qname: &'n str) -> (Ns, &'n str) {
-        // Names are short: a plain scan beats a searcher.
-        let (prefix, local) = match qname.bytes().position(|b| b == b':') {
+        let (prefix, local) = match colon_in(qname.as_bytes()) {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
+        let key = key_of_prefix(qname.as_bytes(), prefix.len());
         let slot = (prefix.len() ^ usize::from(prefix.bytes().next().unwrap_or(0))) % 8;
         let index = match self.cache[slot].checked_sub(1) {
-            Some(i) if self.bindings[i].prefix == prefix => Some(i),
+            Some(i)
+                if self.bindings[i].key == key
+                    && (prefix.len() <= KEY_BYTES || self.bindings[i].prefix == prefix) =>
+            {
+                Some(i)
+            }
             _ => {
-                let found = self.find(prefix);
+                let found = self.find_key(key, prefix);
                 if let Some(i) = found {
                     self.cache[slot] = i + 1;
                 }
@@ -315,7 +376,7 @@ impl Scopes {
     /// Namespace URI (if the prefix is declared) and local part of a QName
     /// used as an attribute value, like `xsi:type="AddressObj:AddressObjectType"`.
     pub(super) fn qname_value<'v>(&self, value: &'v str) -> (Option<&str>, &'v str) {
-        let value = value.trim();
+        let value = crate::normalize::trim(value);
         let (prefix, local) = value.split_once(':').unwrap_or(("", value));
         (self.lookup(prefix).map(|b| b.uri.as_str()), local)
     }
@@ -365,6 +426,43 @@ mod tests {
         );
         assert_eq!(classify("http://example.com/stix-1"), Ns::Other);
         assert_eq!(classify(""), Ns::Other);
+    }
+
+    #[test]
+    fn colons_found_by_words() {
+        for name in [
+            "",
+            "a",
+            ":",
+            "a:b",
+            "abcdefg:",
+            "abcdefgh:",
+            "abcdefghijklmnop:q:r",
+            "abcdefghijklmnopq",
+        ] {
+            assert_eq!(
+                colon_in(name.as_bytes()),
+                name.bytes().position(|b| b == b':'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefix_keys_read_by_words() {
+        let name = "abcdefghijklmnopqrstuvwxyz:local";
+        for n in 0..=26 {
+            let slow = {
+                let prefix = &name.as_bytes()[..n];
+                let mut key = 0u128;
+                for (i, &b) in prefix.iter().take(KEY_BYTES).enumerate() {
+                    key |= u128::from(b) << (8 * i);
+                }
+                key | u128::from(n as u8) << (8 * KEY_BYTES)
+            };
+            assert_eq!(key_of_prefix(name.as_bytes(), n), slow, "{n}");
+            assert_eq!(prefix_key(&name[..n]), slow, "{n}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::lexer::{self, Lexer, Token};
 use super::names::{self, Ns, ObjKind, Scopes};
 use super::{ParseReport, StixContext, StixError};
 use crate::indicator::{Indicator, IndicatorError, IndicatorKind};
-use crate::normalize::HashKind;
+use crate::normalize::{HashKind, trim};
 
 /// Deepest element nesting accepted (real packages stay below 30).
 const MAX_DEPTH: usize = 256;
@@ -323,14 +323,21 @@ pub(super) fn parse(
     let has_idrefs = !lexer.is_utf8() || memmem::find(lexer.text().as_bytes(), b"idref").is_some();
     let mut p = Parser::new(cx, emit, has_idrefs);
     loop {
-        let token = lexer.next().map_err(|e| StixError::Xml {
+        // Outside the elements whose text is read, white space between
+        // tags need not come out as tokens.
+        let token = if p.collecting() {
+            lexer.next()
+        } else {
+            lexer.next_ignoring_space()
+        };
+        let token = token.map_err(|e| StixError::Xml {
             position: e.position,
             message: e.message,
         })?;
         p.pos = lexer.position();
         match token {
             Token::Start(e) => {
-                let ctx = p.start(&e)?;
+                let ctx = p.start(&e, lexer.mentions_xmlns())?;
                 if ctx.collects_text() {
                     p.text.clear();
                 }
@@ -340,7 +347,7 @@ pub(super) fn parse(
                 }
             }
             Token::Empty(e) => {
-                let ctx = p.start(&e)?;
+                let ctx = p.start(&e, lexer.mentions_xmlns())?;
                 if ctx.collects_text() {
                     p.text.clear();
                 }
@@ -431,15 +438,18 @@ fn each_attr<'e>(
     pos: u64,
     mut f: impl FnMut(QName<'e>, Cow<'e, str>),
 ) -> Result<(), StixError> {
-    for a in lexer::attributes(e.attributes_raw()) {
+    let mut attrs = lexer::attributes(e.attributes_raw());
+    while let Some(a) = attrs.next() {
         let (key, raw) = a.map_err(|message| StixError::Xml {
             position: pos,
             message,
         })?;
-        // Most values need neither unescaping nor whitespace normalisation.
-        let v = if raw
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+        // Most values need neither unescaping nor whitespace normalisation;
+        // the scanner tells which ones may.
+        let v = if attrs.special()
+            && raw
+                .bytes()
+                .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
         {
             let attr = Attribute {
                 key: QName(key),
@@ -461,7 +471,7 @@ fn each_attr<'e>(
 }
 
 fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
+    let s = trim(s);
     (!s.is_empty()).then(|| s.to_owned())
 }
 
@@ -546,14 +556,15 @@ impl<'p> Parser<'p> {
 
     // ---- element starts ----
 
-    fn start(&mut self, e: &BytesStart<'_>) -> Result<Ctx, StixError> {
+    /// `xmlns`: whether the tag's attribute text mentions `xmlns`.
+    fn start(&mut self, e: &BytesStart<'_>, xmlns: bool) -> Result<Ctx, StixError> {
         let parent = self.stack.last().copied().unwrap_or(Ctx::Root);
         if parent == Ctx::Skip || parent.collects_text() {
             // Nothing below is resolved, so its declarations need no scope.
             return Ok(Ctx::Skip);
         }
         self.ns
-            .push(e, self.stack.len() + 1)
+            .push(e, xmlns, self.stack.len() + 1)
             .map_err(|m| self.error(m))?;
         let (ns, local) = self.ns.element(e.name().0);
         let ctx = match parent {
@@ -882,7 +893,7 @@ impl<'p> Parser<'p> {
         let scopes = &self.ns;
         each_attr(e, self.pos, |k, v| match k.0 {
             "category" => {
-                category = Some(match v.trim() {
+                category = Some(match trim(&v) {
                     "ipv4-addr" | "ipv6-addr" | "ipv4-net" | "ipv6-net" | "cidr" => Ok(AddrCat::Ip),
                     "ipv4-net-mask" | "ipv6-net-mask" => Ok(AddrCat::IpMask),
                     "e-mail" => Ok(AddrCat::Email),
@@ -967,7 +978,7 @@ impl<'p> Parser<'p> {
         let cond_name = &mut self.cond_name;
         each_attr(e, self.pos, |k, v| match k.0 {
             "condition" => {
-                let c = v.trim();
+                let c = trim(&v);
                 cond = if c.eq_ignore_ascii_case("Equals") {
                     Cond::Equals
                 } else if c.eq_ignore_ascii_case("InclusiveBetween") {
@@ -1297,7 +1308,13 @@ impl<'p> Parser<'p> {
         match self.owner {
             Owner::Indicator => {
                 if let Some(ind) = self.inds.last_mut() {
-                    ind.items.append(&mut self.items);
+                    if ind.items.is_empty() {
+                        // Usually: no copy, and the buffer comes back when
+                        // the indicator has been emitted.
+                        std::mem::swap(&mut ind.items, &mut self.items);
+                    } else {
+                        ind.items.append(&mut self.items);
+                    }
                 }
             }
             Owner::Standalone => self.end_standalone(frame.id),
@@ -1335,8 +1352,8 @@ impl<'p> Parser<'p> {
         if self.has_idrefs {
             self.standalone.push((meta, id));
         } else {
-            let items = std::mem::take(&mut self.items);
-            self.emit_group(meta, &items);
+            let mut items = std::mem::take(&mut self.items);
+            self.emit_group(meta, items.drain(..).map(Cow::Owned));
             self.items = items;
         }
     }
@@ -1382,7 +1399,11 @@ impl<'p> Parser<'p> {
         if ind.items.iter().any(|i| matches!(i, Item::Ref(_))) {
             self.pending.push((meta, ind.items));
         } else {
-            self.emit_group(meta, &ind.items);
+            let mut items = ind.items;
+            self.emit_group(meta, items.drain(..).map(Cow::Owned));
+            if self.items.is_empty() && self.items.capacity() < items.capacity() {
+                self.items = items;
+            }
         }
     }
 
@@ -1402,7 +1423,7 @@ impl<'p> Parser<'p> {
         for (meta, items) in std::mem::take(&mut self.pending) {
             let mut flat = Vec::new();
             expand(&defs, &items, &mut flat, 0);
-            self.emit_group(meta, flat);
+            self.emit_group(meta, flat.into_iter().map(Cow::Borrowed));
         }
         for (meta, id) in std::mem::take(&mut self.standalone) {
             if self.referenced.contains(&id) {
@@ -1413,33 +1434,30 @@ impl<'p> Parser<'p> {
             };
             let mut flat = Vec::new();
             expand(&defs, items, &mut flat, 0);
-            self.emit_group(meta, flat);
+            self.emit_group(meta, flat.into_iter().map(Cow::Borrowed));
         }
     }
 
     /// Normalises the values of one indicator, reports its issues and emits
     /// one [`Indicator`] per distinct value (ids suffixed `#1`, `#2`, ...
     /// when there are several).
-    fn emit_group<'i>(&mut self, mut meta: Meta, items: impl IntoIterator<Item = &'i Item>) {
+    fn emit_group<'i>(&mut self, mut meta: Meta, items: impl IntoIterator<Item = Cow<'i, Item>>) {
         let mut values = std::mem::take(&mut self.scratch);
         values.clear();
         for item in items {
-            match item {
-                Item::Value { kind, raw } => match kind.normalize(raw) {
-                    Ok((k, v)) => {
-                        if !values.iter().any(|(k2, v2)| *k2 == k && *v2 == v) {
-                            values.push((k, v.into_owned()));
-                        }
-                    }
-                    Err(reason) => {
-                        let key = IndicatorError::BadValue {
-                            declared: *kind,
-                            reason,
-                        }
-                        .to_string();
-                        self.report.note(false, &key, &meta.id, raw.trim());
-                    }
-                },
+            let other = match item {
+                Cow::Owned(Item::Value { kind, raw }) => {
+                    self.add_value(&meta.id, kind, Cow::Owned(raw), &mut values);
+                    continue;
+                }
+                Cow::Borrowed(Item::Value { kind, raw }) => {
+                    self.add_value(&meta.id, *kind, Cow::Borrowed(raw.as_str()), &mut values);
+                    continue;
+                }
+                other => other,
+            };
+            match &*other {
+                Item::Value { .. } => {}
                 Item::Ref(target) => {
                     self.report
                         .note(false, "unresolved idref", &meta.id, target);
@@ -1455,13 +1473,46 @@ impl<'p> Parser<'p> {
         self.scratch = values;
     }
 
+    /// Normalises a value of the indicator `id` and adds it to `values`
+    /// unless it is there already (a raw value that already is canonical
+    /// becomes the value as it is), or reports why it is invalid.
+    fn add_value(
+        &mut self,
+        id: &str,
+        kind: IndicatorKind,
+        raw: Cow<'_, str>,
+        values: &mut Vec<(IndicatorKind, String)>,
+    ) {
+        let normal = match kind.normalize(&raw) {
+            Ok((k, Cow::Borrowed(v))) if v == &*raw => Ok((k, None)),
+            Ok((k, v)) => Ok((k, Some(v.into_owned()))),
+            Err(reason) => Err(reason),
+        };
+        match normal {
+            Ok((k, v)) => {
+                let v = v.unwrap_or_else(|| raw.into_owned());
+                if !values.iter().any(|(k2, v2)| *k2 == k && *v2 == v) {
+                    values.push((k, v));
+                }
+            }
+            Err(reason) => {
+                let key = IndicatorError::BadValue {
+                    declared: kind,
+                    reason,
+                }
+                .to_string();
+                self.report.note(false, &key, id, raw.trim());
+            }
+        }
+    }
+
     fn emit_values(&mut self, meta: &mut Meta, values: &mut Vec<(IndicatorKind, String)>) {
         if values.is_empty() {
             return;
         }
-        let problem = if self.cx.source.trim().is_empty() {
+        let problem = if trim(self.cx.source).is_empty() {
             Some(IndicatorError::EmptySource)
-        } else if meta.id.trim().is_empty() {
+        } else if trim(&meta.id).is_empty() {
             Some(IndicatorError::EmptyId)
         } else if let (Some(from), Some(until)) = (meta.valid_from, meta.valid_until)
             && until < from
