@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::Service;
 use super::feeds::Origin;
+use super::pool::BodyError;
 use crate::config;
 use crate::store::{LookupOptions, ObservableKind, now_micros};
 
@@ -137,11 +138,24 @@ async fn readyz(State(service): Svc) -> Response {
 /// `POST /v1/enrich`: NDJSON in, NDJSON out, same order, one line per
 /// non-blank input line. `Content-Encoding: gzip` is accepted.
 async fn enrich(State(service): Svc, headers: HeaderMap, body: Body) -> ApiResult<Response> {
-    let body = read_body(body, service.max_body()).await?;
-    let body = decode_body(&headers, body, service.max_body())?;
-    let result = service.pool.enrich(body).await;
+    let max = service.max_body();
+    let result = if content_encoding(&headers) == "identity" {
+        // Enriched as it arrives.
+        service
+            .pool
+            .enrich_body(body, max)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => too_large(max),
+                BodyError::Read(e) => bad_body(e),
+            })?
+    } else {
+        let body = read_body(body, max).await?;
+        let body = decode_body(&headers, body, max)?;
+        service.pool.enrich(body).await
+    };
     service.metrics.enriched(&result.stats, &result.batches);
-    let mut response = Response::new(axum::body::Body::new(Chunks::new(result.out)));
+    let mut response = Response::new(axum::body::Body::new(super::pool::Chunks::new(result.out)));
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -165,22 +179,45 @@ async fn read_body(body: Body, max: usize) -> ApiResult<Bytes> {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the body is larger than {} MiB (server.max_body_mib)",
-                    max >> 20
-                ),
-            )
+            self::too_large(max)
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_body",
-                format!("reading the body: {e}"),
-            )
+            bad_body(e)
         }
     })
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "the body is larger than {} MiB (server.max_body_mib)",
+            max >> 20
+        ),
+    )
+}
+
+fn bad_body(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_body",
+        format!("reading the body: {e}"),
+    )
+}
+
+/// The request's Content-Encoding, lowercased; `identity` when there is none.
+fn content_encoding(headers: &HeaderMap) -> String {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    if encoding.is_empty() {
+        "identity".into()
+    } else {
+        encoding
+    }
 }
 
 fn bad_path(e: PathRejection) -> ApiError {
@@ -192,14 +229,8 @@ fn bad_query(e: QueryRejection) -> ApiError {
 }
 
 fn decode_body(headers: &HeaderMap, body: Bytes, max: usize) -> ApiResult<Bytes> {
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("identity")
-        .trim()
-        .to_ascii_lowercase();
-    match encoding.as_str() {
-        "identity" | "" => Ok(body),
+    match content_encoding(headers).as_str() {
+        "identity" => Ok(body),
         "gzip" | "x-gzip" => {
             let mut out = Vec::new();
             flate2::read::MultiGzDecoder::new(&body[..])
@@ -610,45 +641,4 @@ async fn metrics(State(service): Svc) -> Response {
         text,
     )
         .into_response()
-}
-
-/// A response body of ready pieces, sent one after the other, with its
-/// exact length (so the answer carries a Content-Length).
-struct Chunks {
-    pieces: std::collections::VecDeque<Bytes>,
-    remaining: u64,
-}
-
-impl Chunks {
-    fn new(pieces: Vec<Bytes>) -> Self {
-        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
-        Chunks {
-            pieces: pieces.into_iter().filter(|p| !p.is_empty()).collect(),
-            remaining,
-        }
-    }
-}
-
-impl http_body::Body for Chunks {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let piece = self.pieces.pop_front();
-        if let Some(p) = &piece {
-            self.remaining -= p.len() as u64;
-        }
-        std::task::Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
 }

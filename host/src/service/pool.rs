@@ -66,29 +66,85 @@ impl WorkerPool {
             let _permit = self.permit().await;
             return self.run(&body);
         }
-        let parts = (body.len() / MIN_PART_BYTES).clamp(1, self.size);
-        let tasks: Vec<_> = split_lines(&body, parts)
-            .into_iter()
-            .map(|part| {
-                let pool = self.clone();
-                tokio::spawn(async move {
-                    let _permit = pool.permit().await;
-                    let worker = pool.clone();
-                    tokio::task::spawn_blocking(move || worker.run(&part))
-                        .await
-                        .expect("enrichment never panics")
-                })
-            })
-            .collect();
-        let mut result = Enriched::default();
-        for task in tasks {
-            let part = task.await.expect("enrichment never panics");
-            result.out.extend(part.out);
-            result.stats += part.stats;
-            result.module = part.module;
-            result.batches.extend(part.batches);
+        let mut tasks = Vec::new();
+        self.spawn_parts(body, &mut tasks);
+        merge(tasks).await
+    }
+
+    /// Enrich an NDJSON request body as it arrives: each run of whole lines
+    /// of at least [`MIN_PART_BYTES`] goes to a worker while the rest is
+    /// still on its way, so one client's upload and its enrichment overlap.
+    /// More than `max` bytes is [`BodyError::TooLarge`]; the parts already
+    /// started are abandoned.
+    pub async fn enrich_body<B>(
+        self: &Arc<Self>,
+        mut body: B,
+        max: usize,
+    ) -> Result<Enriched, BodyError>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        use http_body_util::BodyExt;
+        let mut pending = bytes::BytesMut::new();
+        let mut total = 0usize;
+        let mut tasks = Vec::new();
+        let abandon = |tasks: Vec<tokio::task::JoinHandle<Enriched>>| {
+            for task in tasks {
+                task.abort();
+            }
+        };
+        while let Some(frame) = body.frame().await {
+            let data = match frame {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue, // trailers
+                },
+                Err(e) => {
+                    abandon(tasks);
+                    return Err(BodyError::Read(e.to_string()));
+                }
+            };
+            total += data.len();
+            if total > max {
+                abandon(tasks);
+                return Err(BodyError::TooLarge);
+            }
+            pending.extend_from_slice(&data);
+            if pending.len() >= MIN_PART_BYTES
+                && let Some(nl) = memchr::memrchr(b'\n', &pending)
+            {
+                self.spawn_parts(pending.split_to(nl + 1).freeze(), &mut tasks);
+            }
         }
-        result
+        let rest = pending.freeze();
+        if tasks.is_empty() {
+            return Ok(self.enrich(rest).await);
+        }
+        if !rest.is_empty() {
+            self.spawn_parts(rest, &mut tasks);
+        }
+        Ok(merge(tasks).await)
+    }
+
+    /// Hand `chunk` (whole lines) to the workers: in one piece, or split
+    /// at line ends across all of them when it is large.
+    fn spawn_parts(
+        self: &Arc<Self>,
+        chunk: bytes::Bytes,
+        tasks: &mut Vec<tokio::task::JoinHandle<Enriched>>,
+    ) {
+        let parts = (chunk.len() / MIN_PART_BYTES).clamp(1, self.size);
+        for part in split_lines(&chunk, parts) {
+            let pool = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = pool.permit().await;
+                let worker = pool.clone();
+                tokio::task::spawn_blocking(move || worker.run(&part))
+                    .await
+                    .expect("enrichment never panics")
+            }));
+        }
     }
 
     async fn permit(&self) -> tokio::sync::OwnedSemaphorePermit {
@@ -146,6 +202,28 @@ impl WorkerPool {
     }
 }
 
+/// Why a request body could not be enriched.
+#[derive(Debug)]
+pub enum BodyError {
+    /// More bytes than the limit.
+    TooLarge,
+    /// The body could not be read.
+    Read(String),
+}
+
+/// The parts' results, in order, as one.
+async fn merge(tasks: Vec<tokio::task::JoinHandle<Enriched>>) -> Enriched {
+    let mut result = Enriched::default();
+    for task in tasks {
+        let part = task.await.expect("enrichment never panics");
+        result.out.extend(part.out);
+        result.stats += part.stats;
+        result.module = part.module;
+        result.batches.extend(part.batches);
+    }
+    result
+}
+
 /// `body` cut into about `parts` pieces of whole lines.
 fn split_lines(body: &bytes::Bytes, parts: usize) -> Vec<bytes::Bytes> {
     let mut out = Vec::with_capacity(parts);
@@ -165,9 +243,159 @@ fn split_lines(body: &bytes::Bytes, parts: usize) -> Vec<bytes::Bytes> {
     out
 }
 
+/// A response body of ready pieces, sent one after the other, with its
+/// exact length (so the answer carries a Content-Length).
+pub struct Chunks {
+    pieces: std::collections::VecDeque<bytes::Bytes>,
+    remaining: u64,
+}
+
+impl Chunks {
+    pub fn new(pieces: Vec<bytes::Bytes>) -> Self {
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Chunks {
+            pieces: pieces.into_iter().filter(|p| !p.is_empty()).collect(),
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let piece = self.pieces.pop_front();
+        if let Some(p) = &piece {
+            self.remaining -= p.len() as u64;
+        }
+        std::task::Poll::Ready(piece.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_lines;
+    use super::*;
+    use crate::limits::Limits;
+    use crate::registry::ModuleSource;
+    use crate::store::StoreConfig;
+    use taxiway_poller::Indicator;
+
+    fn pool() -> Arc<WorkerPool> {
+        let store = Arc::new(IndicatorStore::new(StoreConfig { default_ttl: None }));
+        let bad = Indicator::new("bad-1", "Feed", "ipv4-addr", "203.0.113.7").unwrap();
+        store.replace_all(vec![bad], crate::store::now_micros());
+        let runtime = Runtime::new(Limits::default()).unwrap();
+        let registry =
+            Registry::new(runtime.clone(), ModuleSource::default(), "{}".into(), None).unwrap();
+        Arc::new(WorkerPool::new(runtime, registry, store, 2, 256))
+    }
+
+    /// About `n` records with their index, every seventh with a listed IP,
+    /// blank lines and CRLF ends here and there.
+    fn records(n: usize) -> Vec<u8> {
+        let mut body = Vec::new();
+        for i in 0..n {
+            let ip = if i % 7 == 3 {
+                "203.0.113.7"
+            } else {
+                "198.51.100.1"
+            };
+            body.extend_from_slice(
+                format!(
+                    r#"{{"seq":{i},"srcDevice_ip":"{ip}","pad":"{}"}}"#,
+                    "x".repeat(i % 300)
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(if i % 11 == 0 { b"\r\n" } else { b"\n" });
+            if i % 13 == 0 {
+                body.extend_from_slice(b"  \n");
+            }
+        }
+        body
+    }
+
+    fn lines(out: &[bytes::Bytes]) -> Vec<Vec<u8>> {
+        let all: Vec<u8> = out.concat();
+        assert_eq!(all.last(), Some(&b'\n'));
+        all[..all.len() - 1]
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_enriched_as_it_arrives_keeps_every_record_in_order() {
+        let pool = pool();
+        let body = records(6000);
+        assert!(body.len() > 8 * MIN_PART_BYTES, "{}", body.len());
+        // Arriving in pieces that cut lines anywhere.
+        let pieces: Vec<bytes::Bytes> = body
+            .chunks(7777)
+            .map(bytes::Bytes::copy_from_slice)
+            .collect();
+        let streamed = pool
+            .enrich_body(Chunks::new(pieces), usize::MAX)
+            .await
+            .unwrap();
+        assert!(
+            streamed.out.len() > 2,
+            "several parts: {}",
+            streamed.out.len()
+        );
+        let whole = pool.enrich(bytes::Bytes::from(body.clone())).await;
+        assert_eq!(streamed.out.concat(), whole.out.concat());
+        assert_eq!(streamed.stats.records, 6000);
+        assert_eq!(streamed.stats.tagged, 6000 / 7 + u64::from(6000 % 7 > 3));
+
+        let got = lines(&streamed.out);
+        let input: Vec<&[u8]> = body
+            .split(|&b| b == b'\n')
+            .filter_map(crate::worker::record_of)
+            .collect();
+        assert_eq!(got.len(), 6000);
+        for (i, (out, record)) in got.iter().zip(&input).enumerate() {
+            if i % 7 == 3 {
+                let v: serde_json::Value = serde_json::from_slice(out).unwrap();
+                assert_eq!(v["seq"], i, "record {i}");
+                assert_eq!(v["matchedItems"][0]["value"], "203.0.113.7");
+            } else {
+                assert_eq!(out, record, "record {i} untagged and unchanged");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_past_the_limit_is_refused_even_after_parts_started() {
+        let pool = pool();
+        let body = records(3000);
+        let pieces: Vec<bytes::Bytes> = body
+            .chunks(4096)
+            .map(bytes::Bytes::copy_from_slice)
+            .collect();
+        let limit = body.len() - 1;
+        let result = pool.enrich_body(Chunks::new(pieces), limit).await;
+        assert!(matches!(result, Err(BodyError::TooLarge)), "{result:?}");
+        // Exactly at the limit is fine.
+        let pieces = vec![bytes::Bytes::from(body.clone())];
+        let ok = pool
+            .enrich_body(Chunks::new(pieces), body.len())
+            .await
+            .unwrap();
+        assert_eq!(ok.stats.records, 3000);
+    }
 
     #[test]
     fn splits_at_line_ends_and_keeps_every_byte() {
