@@ -11,6 +11,8 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 
+include!("guest_profile.rs");
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
@@ -23,6 +25,7 @@ fn main() {
         "enricher-ecs-wasm/Cargo.toml",
         "wit",
         "Cargo.lock",
+        "host/guest_profile.rs",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -79,18 +82,7 @@ fn build_guests(
     }
     cmd.arg("--target-dir")
         .arg(target_dir)
-        // A small, fast component: it is compiled at every hot swap.
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo")
-        .env("CARGO_PROFILE_RELEASE_LTO", "true")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-        .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
-        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
-        // 128-bit vectors for the scanner (wasmtime compiles them to SSE/NEON).
-        .env(
-            "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
-            "-C target-feature=+simd128",
-        );
+        .envs(GUEST_PROFILE_ENV.iter().copied());
     // Settings of the outer build that must not leak into a wasm build.
     for var in [
         "RUSTFLAGS",

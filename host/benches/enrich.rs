@@ -668,16 +668,7 @@ wit-bindgen = {{ version = "0.63", default-features = false, features = ["macros
             .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
             .arg("--target-dir")
             .arg(&target)
-            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-            .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo")
-            .env("CARGO_PROFILE_RELEASE_LTO", "true")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-            .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
-            .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
-            .env(
-                "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
-                "-C target-feature=+simd128",
-            )
+            .envs(guest_profile::GUEST_PROFILE_ENV.iter().copied())
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .env_remove("CARGO_TARGET_DIR")
@@ -715,6 +706,10 @@ fn cpu_ticks() -> u64 {
             .unwrap_or(0)
     };
     field(11) + field(12)
+}
+
+mod guest_profile {
+    include!("../guest_profile.rs");
 }
 
 /// `bytes` plus a custom section named `taxiway-bench` holding `text`.

@@ -128,6 +128,49 @@ impl Client {
     }
 }
 
+/// `clients` connections sending `per_client` single-record requests each:
+/// as fast as answers come back (`pace` none, closed loop), or each on a
+/// fixed schedule of one request per `pace` (open loop). Returns each
+/// request's latency, from when it left, and whether it left more than
+/// 2 ms after it was due.
+async fn single_records(
+    port: u16,
+    recs: &Arc<Vec<Vec<u8>>>,
+    clients: usize,
+    per_client: usize,
+    pace: Option<Duration>,
+) -> Vec<(Duration, bool)> {
+    let start = tokio::time::Instant::now() + Duration::from_millis(20);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let recs = recs.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(port).await;
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let mut due = None;
+                if let Some(interval) = pace {
+                    let at = start + interval * c as u32 / clients as u32 + interval * i as u32;
+                    tokio::time::sleep_until(at).await;
+                    due = Some(at);
+                }
+                let rec = &recs[(c * per_client + i) % recs.len()];
+                let sent = tokio::time::Instant::now();
+                let out = client.enrich(rec).await;
+                let late = due.is_some_and(|due| sent - due > Duration::from_millis(2));
+                lat.push((sent.elapsed(), late));
+                assert_eq!(out.last(), Some(&b'\n'));
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -231,32 +274,11 @@ fn main() {
     for &clients in levels {
         let per_client = n_requests / clients;
         let started = Instant::now();
-        let latencies = client_rt.block_on(async {
-            let mut tasks = Vec::new();
-            for c in 0..clients {
-                let recs = recs.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut client = Client::connect(port).await;
-                    let mut lat = Vec::with_capacity(per_client);
-                    for i in 0..per_client {
-                        let rec = &recs[(c * per_client + i) % recs.len()];
-                        let t = Instant::now();
-                        let out = client.enrich(rec).await;
-                        lat.push(t.elapsed());
-                        assert_eq!(out.last(), Some(&b'\n'));
-                    }
-                    lat
-                }));
-            }
-            let mut all = Vec::new();
-            for t in tasks {
-                all.extend(t.await.unwrap());
-            }
-            all
-        });
+        let latencies = client_rt.block_on(single_records(port, &recs, clients, per_client, None));
+        let mut latencies: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
         let elapsed = started.elapsed();
-        let mut sorted = latencies;
-        sorted.sort();
+        latencies.sort();
+        let sorted = latencies;
         println!(
             "  {clients:>2} clients: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
             percentile(&sorted, 0.50).as_secs_f64() * 1e6,
@@ -286,33 +308,13 @@ fn main() {
         let per_client = (n_requests / clients).max(1);
         let interval = Duration::from_secs_f64(clients as f64 / rate as f64);
         let started = Instant::now();
-        let latencies = client_rt.block_on(async {
-            let start = tokio::time::Instant::now() + Duration::from_millis(20);
-            let mut tasks = Vec::new();
-            for c in 0..clients {
-                let recs = recs.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut client = Client::connect(port).await;
-                    let offset = interval * c as u32 / clients as u32;
-                    let mut lat = Vec::with_capacity(per_client);
-                    for i in 0..per_client {
-                        let due = start + offset + interval * i as u32;
-                        tokio::time::sleep_until(due).await;
-                        let rec = &recs[(c * per_client + i) % recs.len()];
-                        let sent = tokio::time::Instant::now();
-                        let out = client.enrich(rec).await;
-                        lat.push((sent.elapsed(), sent - due > Duration::from_millis(2)));
-                        assert_eq!(out.last(), Some(&b'\n'));
-                    }
-                    lat
-                }));
-            }
-            let mut all = Vec::new();
-            for t in tasks {
-                all.extend(t.await.unwrap());
-            }
-            all
-        });
+        let latencies = client_rt.block_on(single_records(
+            port,
+            &recs,
+            clients,
+            per_client,
+            Some(interval),
+        ));
         let elapsed = started.elapsed();
         let late = latencies.iter().filter(|(_, late)| *late).count();
         let mut sorted: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
