@@ -60,6 +60,30 @@ pub struct Stored {
     pub received: Micros,
 }
 
+/// Take group and other access away from `path` (it holds credentials).
+/// Failing that (a folder someone else owns, say) is logged, not fatal.
+fn owner_only(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let current = match std::fs::metadata(path) {
+            Ok(m) => m.permissions().mode(),
+            Err(_) => return,
+        };
+        if current & 0o077 == 0 {
+            return;
+        }
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            tracing::warn!(
+                path = %path.display(),
+                "state holds feed credentials but its permissions could not be restricted: {e}"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
 pub struct State {
     db: Database,
     path: PathBuf,
@@ -77,6 +101,9 @@ impl State {
             path: path.clone(),
             source: e.into(),
         })?;
+        // Feeds added through the API keep their credentials here.
+        owner_only(dir, 0o700);
+        owner_only(&path, 0o600);
         let state = State { db, path };
         // Create every table, so readers never meet a missing one.
         state.write(|tx| {

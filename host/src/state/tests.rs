@@ -136,3 +136,17 @@ fn meta_and_api_feeds_round_trip() {
     let state = State::open(dir.path()).unwrap();
     assert_eq!(state.api_feeds().unwrap()["f"], r#"{"name":"f"}"#);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_state_folder_and_file_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    State::open(&state_dir).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state_dir), 0o700);
+    assert_eq!(mode(&state_dir.join("state.redb")), 0o600);
+}
