@@ -80,20 +80,8 @@ fn build_guests(
     for (package, _) in guests {
         cmd.args(["-p", package]);
     }
-    cmd.arg("--target-dir")
-        .arg(target_dir)
-        .envs(GUEST_PROFILE_ENV.iter().copied());
-    // Settings of the outer build that must not leak into a wasm build.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-    ] {
-        cmd.env_remove(var);
-    }
+    cmd.arg("--target-dir").arg(target_dir);
+    guest_build_env(&mut cmd);
     let status = cmd.status().expect("running cargo for the wasm guests");
     assert!(status.success(), "building the bundled components failed");
     guests

@@ -663,15 +663,14 @@ wit-bindgen = {{ version = "0.63", default-features = false, features = ["macros
             std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
         }
         let target = work.join("target");
-        let status = std::process::Command::new(env!("CARGO"))
+        let mut cargo = std::process::Command::new(env!("CARGO"));
+        cargo
             .current_dir(&dir)
             .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
             .arg("--target-dir")
-            .arg(&target)
-            .envs(guest_profile::GUEST_PROFILE_ENV.iter().copied())
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_TARGET_DIR")
+            .arg(&target);
+        guest_profile::guest_build_env(&mut cargo);
+        let status = cargo
             .status()
             .expect("running cargo for the edited modules");
         assert!(status.success(), "building edited module {k} failed");

@@ -275,10 +275,9 @@ fn main() {
         let per_client = n_requests / clients;
         let started = Instant::now();
         let latencies = client_rt.block_on(single_records(port, &recs, clients, per_client, None));
-        let mut latencies: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
         let elapsed = started.elapsed();
-        latencies.sort();
-        let sorted = latencies;
+        let mut sorted: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
+        sorted.sort();
         println!(
             "  {clients:>2} clients: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
             percentile(&sorted, 0.50).as_secs_f64() * 1e6,

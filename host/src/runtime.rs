@@ -60,13 +60,13 @@ impl Runtime {
         // A new module compiles only the functions no earlier module had.
         let functions = Arc::new(FunctionCache::new(FunctionCache::DEFAULT_CAPACITY));
         config.enable_incremental_compilation(functions.clone())?;
-        // `perf` can name JIT-compiled module functions with this set.
-        if std::env::var_os("TAXIWAY_PERFMAP").is_some() {
-            config.profiler(if std::env::var_os("TAXIWAY_JITDUMP").is_some() {
-                wasmtime::ProfilingStrategy::JitDump
-            } else {
-                wasmtime::ProfilingStrategy::PerfMap
-            });
+        // For `perf`: TAXIWAY_PERFMAP names JIT-compiled module functions;
+        // TAXIWAY_JITDUMP also keeps their code, for `perf inject --jit` and
+        // `perf annotate`.
+        if std::env::var_os("TAXIWAY_JITDUMP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::JitDump);
+        } else if std::env::var_os("TAXIWAY_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         let engine = Engine::new(&config)?;
         start_ticker(&engine);

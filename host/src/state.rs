@@ -96,13 +96,14 @@ impl State {
             path: dir.to_path_buf(),
             source: redb::Error::Io(e),
         })?;
+        // Feeds added through the API keep their credentials here: the
+        // folder is closed before the file is created in it.
+        owner_only(dir, 0o700);
         let path = dir.join("state.redb");
         let db = Database::create(&path).map_err(|e| StateError {
             path: path.clone(),
             source: e.into(),
         })?;
-        // Feeds added through the API keep their credentials here.
-        owner_only(dir, 0o700);
         owner_only(&path, 0o600);
         let state = State { db, path };
         // Create every table, so readers never meet a missing one.
