@@ -325,6 +325,9 @@ impl<F: Format> Enricher<F> {
                 return;
             }
             self.unescaped.as_str()
+        } else if scan::ascii(raw) {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            unsafe { core::str::from_utf8_unchecked(raw) }
         } else {
             match core::str::from_utf8(raw) {
                 Ok(s) => s,

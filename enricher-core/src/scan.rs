@@ -279,8 +279,23 @@ fn has_less(w: u64, n: u8) -> u64 {
 }
 
 /// Whitespace inside a record; a newline is not, it ends the record.
-#[inline]
-fn skip_ws(line: &[u8], mut p: usize) -> usize {
+///
+/// Log records are mostly compact JSON, with no whitespace between tokens:
+/// one test answers that, with no loop. A loop here would be merged by the
+/// compiler with the test of the token after it into a loop around a jump
+/// table, and inside a component a loop head is a deadline check and a
+/// jump table an indirect jump: once or twice per member of every record.
+#[inline(always)]
+fn skip_ws(line: &[u8], p: usize) -> usize {
+    match line.get(p) {
+        Some(b' ' | b'\t' | b'\r') => skip_ws_run(line, p + 1),
+        _ => p,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn skip_ws_run(line: &[u8], mut p: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\r') = line.get(p) {
         p += 1;
     }
@@ -290,19 +305,103 @@ fn skip_ws(line: &[u8], mut p: usize) -> usize {
 /// From just after an opening quote, find the closing quote. Returns its
 /// position and whether an escape was seen.
 ///
-/// Most strings of a record (keys, addresses, hashes) end within sixteen
-/// bytes: one vector test answers them, with no loop. Inside a component
-/// every loop head and every call is a deadline check, which is why the
-/// common case has neither.
+/// Most strings of a record (keys, addresses, hashes, timestamps) are plain
+/// and end within 32 bytes: one or two vector tests answer them, with no
+/// loop, no call and no load that waits on the test before it. Inside a
+/// component every loop head and every call is a deadline check, which is
+/// why the common case has neither.
 #[inline(always)]
 fn string_end(line: &[u8], p: usize) -> Result<(usize, bool), ScanError> {
-    if p + 16 <= line.len()
-        && let Some(at) = string_stop16(line, p)
-        && line[p + at] == b'"'
-    {
-        return Ok((p + at, false));
+    if p + 16 <= line.len() {
+        let (quotes, stops) = classify16(line, p);
+        if let Some(at) = plain_end(quotes, stops) {
+            return Ok((p + at, false));
+        }
+        if quotes | stops == 0 && p + 32 <= line.len() {
+            let (quotes, stops) = classify16(line, p + 16);
+            if let Some(at) = plain_end(quotes, stops) {
+                return Ok((p + 16 + at, false));
+            }
+        }
     }
     string_end_long(line, p)
+}
+
+/// The offset of the first quote of a [`classify16`] block, if nothing that
+/// may need a closer look (an escape, a control byte, a non-ASCII byte)
+/// comes before it.
+#[inline(always)]
+fn plain_end(quotes: u32, stops: u32) -> Option<usize> {
+    // `quotes ^ (quotes - 1)`: the first quote's bit and every bit below.
+    (quotes != 0 && stops & (quotes ^ quotes.wrapping_sub(1)) == 0)
+        .then(|| quotes.trailing_zeros() as usize)
+}
+
+/// Bit masks over the sixteen bytes at `at`: the quotes, and the bytes a
+/// plain string cannot hold before its quote: backslashes and bytes below
+/// 0x20 (control bytes) or from 0x80 (non-ASCII, left to the exact path,
+/// which takes them; a signed compare finds both ranges in one test).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
+    use core::arch::wasm32::*;
+    let chunk: &[u8; 16] = bytes[at..at + 16].try_into().unwrap();
+    // SAFETY: `chunk` is 16 readable bytes; v128_load allows any alignment.
+    let v = unsafe { v128_load(chunk.as_ptr().cast()) };
+    let quotes = u8x16_bitmask(u8x16_eq(v, u8x16_splat(b'"')));
+    let stops = u8x16_bitmask(v128_or(
+        u8x16_eq(v, u8x16_splat(b'\\')),
+        i8x16_lt(v, i8x16_splat(0x20)),
+    ));
+    (u32::from(quotes), u32::from(stops))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
+    use core::arch::x86_64::*;
+    let chunk: &[u8; 16] = bytes[at..at + 16].try_into().unwrap();
+    // SAFETY: SSE2 is part of the x86_64 baseline; `chunk` is 16 readable
+    // bytes and the load is unaligned.
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
+        let stops = _mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+        ));
+        (quotes as u32, stops as u32)
+    }
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+#[inline(always)]
+fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
+    classify16_bytes(bytes, at)
+}
+
+/// [`classify16`] a byte at a time: where there are no vectors, and what
+/// the vector versions are tested against.
+#[cfg_attr(
+    all(
+        not(test),
+        any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )
+    ),
+    allow(dead_code)
+)]
+fn classify16_bytes(bytes: &[u8], at: usize) -> (u32, u32) {
+    let (mut quotes, mut stops) = (0, 0);
+    for (i, &b) in bytes[at..at + 16].iter().enumerate() {
+        quotes |= u32::from(b == b'"') << i;
+        stops |= u32::from(b == b'\\' || !(0x20..0x80).contains(&b)) << i;
+    }
+    (quotes, stops)
 }
 
 /// [`string_end`] for strings longer than sixteen bytes, with escapes, or
@@ -407,13 +506,32 @@ fn string_stop16(bytes: &[u8], at: usize) -> Option<usize> {
     None
 }
 
-#[inline]
-fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
+/// Skip a number, `true`, `false` or `null` starting at `p`, returning the
+/// position after it. A number is a sign or digit, then a run of digits,
+/// signs, dots and exponents; the run usually ends within sixteen bytes,
+/// where one vector test finds its end with no loop.
+#[inline(always)]
+fn skip_scalar(line: &[u8], p: usize) -> Result<usize, ScanError> {
+    if let b'-' | b'0'..=b'9' = line[p]
+        && p + 16 <= line.len()
+    {
+        let others = not_number16(line, p);
+        if others != 0 {
+            return Ok(p + others.trailing_zeros() as usize);
+        }
+    }
+    skip_scalar_long(line, p)
+}
+
+#[inline(never)]
+fn skip_scalar_long(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
     let start = p;
     match line[p] {
         b'-' | b'0'..=b'9' => {
             p += 1;
-            while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = line.get(p) {
+            while let Some(b) = line.get(p)
+                && is_number_byte(*b)
+            {
                 p += 1;
             }
             Ok(p)
@@ -423,6 +541,119 @@ fn skip_scalar(line: &[u8], mut p: usize) -> Result<usize, ScanError> {
         b'n' if line[p..].starts_with(b"null") => Ok(p + 4),
         _ => Err(ScanError::Malformed(start)),
     }
+}
+
+#[inline(always)]
+fn is_number_byte(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+}
+
+/// A bit for each of the sixteen bytes at `at` that cannot continue a number.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn not_number16(bytes: &[u8], at: usize) -> u32 {
+    use core::arch::wasm32::*;
+    let chunk: &[u8; 16] = bytes[at..at + 16].try_into().unwrap();
+    // SAFETY: `chunk` is 16 readable bytes; v128_load allows any alignment.
+    let v = unsafe { v128_load(chunk.as_ptr().cast()) };
+    let digit = u8x16_lt(u8x16_sub(v, u8x16_splat(b'0')), u8x16_splat(10));
+    let sign_or_dot = v128_or(
+        v128_or(
+            u8x16_eq(v, u8x16_splat(b'+')),
+            u8x16_eq(v, u8x16_splat(b'-')),
+        ),
+        u8x16_eq(v, u8x16_splat(b'.')),
+    );
+    let exponent = u8x16_eq(v128_or(v, u8x16_splat(0x20)), u8x16_splat(b'e'));
+    let number = v128_or(v128_or(digit, sign_or_dot), exponent);
+    u32::from(!u8x16_bitmask(number))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn not_number16(bytes: &[u8], at: usize) -> u32 {
+    use core::arch::x86_64::*;
+    let chunk: &[u8; 16] = bytes[at..at + 16].try_into().unwrap();
+    // SAFETY: SSE2 is part of the x86_64 baseline; `chunk` is 16 readable
+    // bytes and the load is unaligned.
+    let number = unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        // Unsigned `v - '0' < 10`: min(d, 9) == d.
+        let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+        let sign_or_dot = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'+' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+            ),
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8)),
+        );
+        let exponent = _mm_cmpeq_epi8(
+            _mm_or_si128(v, _mm_set1_epi8(0x20)),
+            _mm_set1_epi8(b'e' as i8),
+        );
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, sign_or_dot), exponent))
+    };
+    !(number as u32) & 0xffff
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+#[inline(always)]
+fn not_number16(bytes: &[u8], at: usize) -> u32 {
+    not_number16_bytes(bytes, at)
+}
+
+/// [`not_number16`] a byte at a time.
+#[cfg_attr(
+    all(
+        not(test),
+        any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )
+    ),
+    allow(dead_code)
+)]
+fn not_number16_bytes(bytes: &[u8], at: usize) -> u32 {
+    let mut others = 0;
+    for (i, &b) in bytes[at..at + 16].iter().enumerate() {
+        others |= u32::from(!is_number_byte(b)) << i;
+    }
+    others
+}
+
+/// Whether `bytes` are all ASCII (so valid UTF-8 as they are): a few word
+/// tests for the short values records hold, with no call and, up to
+/// sixteen bytes, no loop.
+#[inline(always)]
+pub fn ascii(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let word4 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    if n < 4 {
+        return bytes.iter().all(|&b| b < 0x80);
+    }
+    if n < 8 {
+        return (word4(0) | word4(n - 4)) & 0x8080_8080 == 0;
+    }
+    if n <= 16 {
+        return (word(bytes, 0) | word(bytes, n - 8)) & HI == 0;
+    }
+    ascii_long(bytes)
+}
+
+#[inline(never)]
+fn ascii_long(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let mut seen = word(bytes, n - 16) | word(bytes, n - 8);
+    let mut at = 0;
+    while at + 16 <= n {
+        seen |= word(bytes, at) | word(bytes, at + 8);
+        at += 16;
+    }
+    seen & HI == 0
 }
 
 /// Skip an array or object starting at `p`, returning the position after it.
@@ -703,6 +934,83 @@ mod tests {
                 // No stop byte: unterminated.
                 let line = vec![b'x'; len];
                 assert_eq!(string_end(&line, 0), Err(ScanError::Malformed(len)));
+            }
+        }
+    }
+
+    #[test]
+    fn classify16_agrees_with_a_byte_by_byte_look() {
+        // Every byte value at every position, among neighbours from each class.
+        let fill = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff];
+        for b in 0..=255u8 {
+            for at in 0..16 {
+                for f in fill {
+                    let mut block = [f; 20];
+                    block[2 + at] = b;
+                    assert_eq!(
+                        classify16(&block, 2),
+                        classify16_bytes(&block, 2),
+                        "{b:#x} at {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn not_number16_agrees_with_a_byte_by_byte_look() {
+        let fill = [
+            b'0', b'9', b'e', b'E', b'+', b'-', b'.', b',', b'}', 0x00, 0x80, 0xff,
+        ];
+        for b in 0..=255u8 {
+            for at in 0..16 {
+                for f in fill {
+                    let mut block = [f; 20];
+                    block[2 + at] = b;
+                    assert_eq!(
+                        not_number16(&block, 2),
+                        not_number16_bytes(&block, 2),
+                        "{b:#x} at {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scalars_end_where_they_did_byte_by_byte() {
+        for line in [
+            &b"1741075208256,"[..],
+            b"-1.5e+10}",
+            b"12345678901234567890123,",
+            b"0",
+            b"1",
+            b"true,",
+            b"false}",
+            b"null",
+            b"12a3,                 ",
+            b"-,                    ",
+        ] {
+            let mut padded = line.to_vec();
+            padded.extend_from_slice(&[b' '; 20]);
+            let expected = skip_scalar_long(line, 0);
+            assert_eq!(skip_scalar(line, 0), expected, "{line:?}");
+            assert_eq!(skip_scalar(&padded, 0), expected, "{line:?} padded");
+        }
+        assert!(skip_scalar(b"nul", 0).is_err());
+        assert!(skip_scalar(b"x", 0).is_err());
+    }
+
+    #[test]
+    fn ascii_agrees_with_the_standard_check() {
+        for n in 0..80 {
+            let plain = vec![b'a'; n];
+            assert!(ascii(&plain), "{n}");
+            for at in 0..n {
+                let mut bytes = plain.clone();
+                bytes[at] = 0x80 | (at as u8);
+                assert!(!ascii(&bytes), "{n} {at}");
+                assert_eq!(ascii(&bytes), bytes.is_ascii());
             }
         }
     }
