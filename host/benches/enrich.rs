@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p taxiway --bench enrich` (env BENCH_RECORDS, BENCH_INDICATORS to resize;
 //! BENCH_MODULE=ecs runs the built-in ECS module on the same records written as nested ECS
-//! events instead of the CSE module on CSE records).
+//! events instead of the CSE module on CSE records; BENCH_MODULE=<file.wasm> runs that CSE
+//! module instead of the built-in one, to compare two builds of the policy on the same data).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -310,7 +311,12 @@ fn main() {
     );
 
     let runtime = Runtime::new(Limits::default()).unwrap();
-    let module = if ecs { "builtin:ecs" } else { "builtin:cse" };
+    // BENCH_MODULE may also name a CSE module file, to compare builds.
+    let module = match std::env::var("BENCH_MODULE") {
+        Ok(m) if m == "ecs" => "builtin:ecs".to_string(),
+        Ok(m) if !m.is_empty() => m,
+        _ => "builtin:cse".to_string(),
+    };
     let registry =
         Registry::new(runtime.clone(), module.parse().unwrap(), "{}".into(), None).unwrap();
     let mut worker = Worker::new(runtime.clone(), registry, store.clone());
