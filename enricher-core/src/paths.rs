@@ -160,29 +160,37 @@ impl Paths {
     }
 }
 
-/// Byte equality a word at a time: in a component, `==` on slices calls a
-/// byte-by-byte `memcmp`.
+/// Byte equality a word at a time, with no loop up to sixteen bytes (two
+/// words that may overlap): in a component, `==` on slices calls a
+/// byte-by-byte `memcmp`, and every loop head is a deadline check.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    let word = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_le_bytes(w)
-    };
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        if word(x) != word(y) {
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => same_bytes_long(a, b),
+    }
+}
+
+#[inline(never)]
+fn same_bytes_long(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
             return false;
         }
+        at += 8;
     }
-    ca.remainder()
-        .iter()
-        .zip(cb.remainder())
-        .all(|(x, y)| x == y)
+    word(a, n - 8) == word(b, n - 8)
 }
 
 #[inline(always)]
@@ -378,6 +386,20 @@ mod tests {
         assert!(found(&p, r#"{"source":{"ip":"x"}"#).is_err());
         // Not visited: only bracket balance is checked, as before.
         assert!(found(&p, r#"{"other":{"ip":"x",}}"#).is_ok());
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x40;
+                assert!(!same_bytes(&a, &b), "{n} {at}");
+            }
+        }
     }
 
     #[test]
