@@ -225,6 +225,26 @@ impl Worker {
 
 /// The record an input line holds: the line without a trailing `\r`, or
 /// none for a blank line (blank lines are not records and produce no output).
+/// The records of an NDJSON buffer, in order: its lines (found with
+/// `memchr`, not byte by byte) that are not blank, without `\r\n`.
+pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        Some(match memchr::memchr(b'\n', text) {
+            Some(nl) => {
+                rest = Some(&text[nl + 1..]);
+                &text[..nl]
+            }
+            None => {
+                rest = None;
+                text
+            }
+        })
+    })
+    .filter_map(record_of)
+}
+
 pub fn record_of(line: &[u8]) -> Option<&[u8]> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
@@ -278,6 +298,24 @@ mod tests {
         let mut out = Vec::new();
         mark_error(&mut out, record.as_bytes(), "boom \"x\"");
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn records_are_the_non_blank_lines_in_order() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"{}",
+            b"{}\n",
+            b"a\nb",
+            b"a\r\n\r\n \t\n\nb\n\n",
+            b"\n\n{\"x\":1}\r\n{}",
+        ] {
+            let expected: Vec<&[u8]> = text.split(|&b| b == b'\n').filter_map(record_of).collect();
+            assert_eq!(records(text).collect::<Vec<_>>(), expected, "{text:?}");
+        }
+        let got: Vec<&[u8]> = records(b"a\r\n\r\n \t\n\nb\n\n").collect();
+        assert_eq!(got, [&b"a"[..], b"b"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::store::IndicatorStore;
-use crate::worker::{Batch, BatchStats, Worker, record_of};
+use crate::worker::{Batch, BatchStats, Worker, records};
 
 /// Bodies up to this size are enriched on the request's own task: the call
 /// takes microseconds, less than a hand-over to the blocking pool.
@@ -181,7 +181,7 @@ impl WorkerPool {
             result.module = r.module.label.to_string();
             batch.clear();
         };
-        for record in body.split(|&b| b == b'\n').filter_map(record_of) {
+        for record in records(body) {
             batch.push(record);
             if batch.len() >= self.batch_size {
                 flush(&mut batch, &mut result);
