@@ -23,7 +23,8 @@ pub struct WorkerPool {
     runtime: Arc<Runtime>,
     registry: Arc<Registry>,
     store: Arc<IndicatorStore>,
-    idle: Mutex<Vec<Worker>>,
+    /// Idle workers, each with the batch buffer it fills, kept at its size.
+    idle: Mutex<Vec<(Worker, Batch)>>,
     permits: Arc<Semaphore>,
     size: usize,
     batch_size: usize,
@@ -110,6 +111,15 @@ impl WorkerPool {
                 abandon(tasks);
                 return Err(BodyError::TooLarge);
             }
+            // A large piece with nothing held back goes out as it is.
+            if pending.is_empty()
+                && data.len() >= MIN_PART_BYTES
+                && let Some(nl) = memchr::memrchr(b'\n', &data)
+            {
+                self.spawn_parts(data.slice(..nl + 1), &mut tasks);
+                pending.extend_from_slice(&data[nl + 1..]);
+                continue;
+            }
             pending.extend_from_slice(&data);
             if pending.len() >= MIN_PART_BYTES
                 && let Some(nl) = memchr::memrchr(b'\n', &pending)
@@ -156,23 +166,24 @@ impl WorkerPool {
     }
 
     fn run(&self, body: &[u8]) -> Enriched {
-        let mut worker = self
+        let (mut worker, mut batch) = self
             .idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
             .unwrap_or_else(|| {
-                Worker::new(
+                let worker = Worker::new(
                     self.runtime.clone(),
                     self.registry.clone(),
                     self.store.clone(),
-                )
+                );
+                (worker, Batch::new())
             });
+        batch.clear();
         let mut result = Enriched::default();
         // Output is the input plus tags: sized once, not grown by doubling
         // (every doubling of a large buffer is fresh memory to fault in).
         let mut out = Vec::with_capacity(body.len() + body.len() / 8 + 4096);
-        let mut batch = Batch::new();
         let mut flush = |batch: &mut Batch, result: &mut Enriched| {
             let started = std::time::Instant::now();
             let r = worker.enrich(batch, &mut out);
@@ -197,7 +208,7 @@ impl WorkerPool {
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(worker);
+            .push((worker, batch));
         result
     }
 }
@@ -341,38 +352,45 @@ mod tests {
         let pool = pool();
         let body = records(6000);
         assert!(body.len() > 8 * MIN_PART_BYTES, "{}", body.len());
-        // Arriving in pieces that cut lines anywhere.
-        let pieces: Vec<bytes::Bytes> = body
-            .chunks(7777)
-            .map(bytes::Bytes::copy_from_slice)
-            .collect();
-        let streamed = pool
-            .enrich_body(Chunks::new(pieces), usize::MAX)
-            .await
-            .unwrap();
-        assert!(
-            streamed.out.len() > 2,
-            "several parts: {}",
-            streamed.out.len()
-        );
-        let whole = pool.enrich(bytes::Bytes::from(body.clone())).await;
-        assert_eq!(streamed.out.concat(), whole.out.concat());
-        assert_eq!(streamed.stats.records, 6000);
-        assert_eq!(streamed.stats.tagged, 6000 / 7 + u64::from(6000 % 7 > 3));
+        // Arriving in pieces that cut lines anywhere: smaller than a part
+        // (gathered before they go out) and larger (sent on as they are).
+        for piece in [7_777, MIN_PART_BYTES + 4_321] {
+            let pieces: Vec<bytes::Bytes> = body
+                .chunks(piece)
+                .map(bytes::Bytes::copy_from_slice)
+                .collect();
+            let streamed = pool
+                .enrich_body(Chunks::new(pieces), usize::MAX)
+                .await
+                .unwrap();
+            assert!(
+                streamed.out.len() > 2,
+                "several parts: {}",
+                streamed.out.len()
+            );
+            let whole = pool.enrich(bytes::Bytes::from(body.clone())).await;
+            assert_eq!(
+                streamed.out.concat(),
+                whole.out.concat(),
+                "pieces of {piece}"
+            );
+            assert_eq!(streamed.stats.records, 6000);
+            assert_eq!(streamed.stats.tagged, 6000 / 7 + u64::from(6000 % 7 > 3));
 
-        let got = lines(&streamed.out);
-        let input: Vec<&[u8]> = body
-            .split(|&b| b == b'\n')
-            .filter_map(crate::worker::record_of)
-            .collect();
-        assert_eq!(got.len(), 6000);
-        for (i, (out, record)) in got.iter().zip(&input).enumerate() {
-            if i % 7 == 3 {
-                let v: serde_json::Value = serde_json::from_slice(out).unwrap();
-                assert_eq!(v["seq"], i, "record {i}");
-                assert_eq!(v["matchedItems"][0]["value"], "203.0.113.7");
-            } else {
-                assert_eq!(out, record, "record {i} untagged and unchanged");
+            let got = lines(&streamed.out);
+            let input: Vec<&[u8]> = body
+                .split(|&b| b == b'\n')
+                .filter_map(crate::worker::record_of)
+                .collect();
+            assert_eq!(got.len(), 6000);
+            for (i, (out, record)) in got.iter().zip(&input).enumerate() {
+                if i % 7 == 3 {
+                    let v: serde_json::Value = serde_json::from_slice(out).unwrap();
+                    assert_eq!(v["seq"], i, "record {i}");
+                    assert_eq!(v["matchedItems"][0]["value"], "203.0.113.7");
+                } else {
+                    assert_eq!(out, record, "record {i} untagged and unchanged");
+                }
             }
         }
     }
