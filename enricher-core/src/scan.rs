@@ -380,28 +380,7 @@ fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
 )))]
 #[inline(always)]
 fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
-    classify16_bytes(bytes, at)
-}
-
-/// [`classify16`] a byte at a time: where there are no vectors, and what
-/// the vector versions are tested against.
-#[cfg_attr(
-    all(
-        not(test),
-        any(
-            target_arch = "x86_64",
-            all(target_arch = "wasm32", target_feature = "simd128")
-        )
-    ),
-    allow(dead_code)
-)]
-fn classify16_bytes(bytes: &[u8], at: usize) -> (u32, u32) {
-    let (mut quotes, mut stops) = (0, 0);
-    for (i, &b) in bytes[at..at + 16].iter().enumerate() {
-        quotes |= u32::from(b == b'"') << i;
-        stops |= u32::from(b == b'\\' || !(0x20..0x80).contains(&b)) << i;
-    }
-    (quotes, stops)
+    bytewise::classify16(bytes, at)
 }
 
 /// [`string_end`] for strings longer than sixteen bytes, with escapes, or
@@ -603,10 +582,11 @@ fn not_number16(bytes: &[u8], at: usize) -> u32 {
 )))]
 #[inline(always)]
 fn not_number16(bytes: &[u8], at: usize) -> u32 {
-    not_number16_bytes(bytes, at)
+    bytewise::not_number16(bytes, at)
 }
 
-/// [`not_number16`] a byte at a time.
+/// The vector tests a byte at a time: what targets without 128-bit vectors
+/// use, and what the vector versions are tested against.
 #[cfg_attr(
     all(
         not(test),
@@ -617,12 +597,27 @@ fn not_number16(bytes: &[u8], at: usize) -> u32 {
     ),
     allow(dead_code)
 )]
-fn not_number16_bytes(bytes: &[u8], at: usize) -> u32 {
-    let mut others = 0;
-    for (i, &b) in bytes[at..at + 16].iter().enumerate() {
-        others |= u32::from(!is_number_byte(b)) << i;
+mod bytewise {
+    use super::is_number_byte;
+
+    /// [`super::classify16`] a byte at a time.
+    pub(super) fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
+        let (mut quotes, mut stops) = (0, 0);
+        for (i, &b) in bytes[at..at + 16].iter().enumerate() {
+            quotes |= u32::from(b == b'"') << i;
+            stops |= u32::from(b == b'\\' || !(0x20..0x80).contains(&b)) << i;
+        }
+        (quotes, stops)
     }
-    others
+
+    /// [`super::not_number16`] a byte at a time.
+    pub(super) fn not_number16(bytes: &[u8], at: usize) -> u32 {
+        let mut others = 0;
+        for (i, &b) in bytes[at..at + 16].iter().enumerate() {
+            others |= u32::from(!is_number_byte(b)) << i;
+        }
+        others
+    }
 }
 
 /// Whether `bytes` are all ASCII (so valid UTF-8 as they are): a few word
@@ -938,19 +933,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn classify16_agrees_with_a_byte_by_byte_look() {
-        // Every byte value at every position, among neighbours from each class.
-        let fill = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff];
+    /// `fast` and `exact` agree on every byte value at every position of a
+    /// sixteen-byte block, among neighbours from each of `fill`.
+    fn same_on_every_block<T: PartialEq + core::fmt::Debug>(
+        fill: &[u8],
+        fast: impl Fn(&[u8], usize) -> T,
+        exact: impl Fn(&[u8], usize) -> T,
+    ) {
         for b in 0..=255u8 {
             for at in 0..16 {
-                for f in fill {
+                for &f in fill {
                     let mut block = [f; 20];
                     block[2 + at] = b;
                     assert_eq!(
-                        classify16(&block, 2),
-                        classify16_bytes(&block, 2),
-                        "{b:#x} at {at}"
+                        fast(&block, 2),
+                        exact(&block, 2),
+                        "{b:#x} at {at} among {f:#x}"
                     );
                 }
             }
@@ -958,23 +956,19 @@ mod tests {
     }
 
     #[test]
-    fn not_number16_agrees_with_a_byte_by_byte_look() {
-        let fill = [
-            b'0', b'9', b'e', b'E', b'+', b'-', b'.', b',', b'}', 0x00, 0x80, 0xff,
-        ];
-        for b in 0..=255u8 {
-            for at in 0..16 {
-                for f in fill {
-                    let mut block = [f; 20];
-                    block[2 + at] = b;
-                    assert_eq!(
-                        not_number16(&block, 2),
-                        not_number16_bytes(&block, 2),
-                        "{b:#x} at {at}"
-                    );
-                }
-            }
-        }
+    fn the_vector_tests_agree_with_a_byte_by_byte_look() {
+        same_on_every_block(
+            &[b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff],
+            classify16,
+            bytewise::classify16,
+        );
+        same_on_every_block(
+            &[
+                b'0', b'9', b'e', b'E', b'+', b'-', b'.', b',', b'}', 0x00, 0x80, 0xff,
+            ],
+            not_number16,
+            bytewise::not_number16,
+        );
     }
 
     #[test]
