@@ -223,8 +223,6 @@ impl Worker {
     }
 }
 
-/// The record an input line holds: the line without a trailing `\r`, or
-/// none for a blank line (blank lines are not records and produce no output).
 /// The records of an NDJSON buffer, in order: its lines (found with
 /// `memchr`, not byte by byte) that are not blank, without `\r\n`.
 pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -245,6 +243,8 @@ pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     .filter_map(record_of)
 }
 
+/// The record an input line holds: the line without a trailing `\r`, or
+/// none for a blank line (blank lines are not records and produce no output).
 pub fn record_of(line: &[u8]) -> Option<&[u8]> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
