@@ -14,7 +14,7 @@ use taxiway_host::module::Cache;
 use taxiway_host::registry::{ModuleSource, Registry};
 use taxiway_host::runtime::Runtime;
 use taxiway_host::store::{IndicatorStore, StoreConfig, now_micros};
-use taxiway_host::worker::{Batch, BatchStats, Worker, record_of};
+use taxiway_host::worker::{Batch, BatchStats, Worker, lines, record_of};
 
 mod taxii_cli;
 
@@ -338,7 +338,7 @@ fn enrich(args: EnrichArgs) -> anyhow::Result<()> {
         *totals += result.stats;
         if args.only_tagged {
             // Changed lines are the tagged or error-marked ones.
-            for (i, line) in out.split(|&b| b == b'\n').take(batch.len()).enumerate() {
+            for (i, line) in lines(&out).take(batch.len()).enumerate() {
                 if line != batch.record(i) {
                     output.write_all(line)?;
                     output.write_all(b"\n")?;

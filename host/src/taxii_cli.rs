@@ -313,15 +313,16 @@ pub fn demo(records: Option<PathBuf>) -> anyhow::Result<()> {
         None => include_bytes!("../../samples/records.ndjson").to_vec(),
     };
     let mut batch = Batch::new();
-    for line in records.split(|&b| b == b'\n') {
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            batch.push(line.strip_suffix(b"\r").unwrap_or(line));
-        }
+    for record in taxiway_host::worker::records(&records) {
+        batch.push(record);
     }
     let mut out = Vec::new();
     let result = worker.enrich(&batch, &mut out);
     let mut stdout = io::stdout().lock();
-    for (i, line) in out.split(|&b| b == b'\n').take(batch.len()).enumerate() {
+    for (i, line) in taxiway_host::worker::lines(&out)
+        .take(batch.len())
+        .enumerate()
+    {
         if line != batch.record(i) {
             stdout.write_all(line)?;
             stdout.write_all(b"\n")?;

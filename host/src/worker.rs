@@ -223,9 +223,9 @@ impl Worker {
     }
 }
 
-/// The records of an NDJSON buffer, in order: its lines (found with
-/// `memchr`, not byte by byte) that are not blank, without `\r\n`.
-pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The lines of `text`, as `text.split(|&b| b == b'\n')` gives them, but
+/// found with `memchr` rather than byte by byte.
+pub fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let text = rest?;
@@ -240,7 +240,12 @@ pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
             }
         })
     })
-    .filter_map(record_of)
+}
+
+/// The records of an NDJSON buffer, in order: its lines that are not
+/// blank, without `\r\n`.
+pub fn records(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    lines(text).filter_map(record_of)
 }
 
 /// The record an input line holds: the line without a trailing `\r`, or
@@ -311,7 +316,9 @@ mod tests {
             b"a\r\n\r\n \t\n\nb\n\n",
             b"\n\n{\"x\":1}\r\n{}",
         ] {
-            let expected: Vec<&[u8]> = text.split(|&b| b == b'\n').filter_map(record_of).collect();
+            let split: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+            assert_eq!(lines(text).collect::<Vec<_>>(), split, "{text:?}");
+            let expected: Vec<&[u8]> = split.into_iter().filter_map(record_of).collect();
             assert_eq!(records(text).collect::<Vec<_>>(), expected, "{text:?}");
         }
         let got: Vec<&[u8]> = records(b"a\r\n\r\n \t\n\nb\n\n").collect();

@@ -165,6 +165,51 @@ fn enrich_with_a_module_file_looks_up_the_indicators() {
     assert!(stderr.contains("module tagger@1.0.0-b"), "{stderr}");
 }
 
+/// `--only-tagged` writes the tagged and error-marked records only, in
+/// order, across batches, and still counts every record.
+#[test]
+fn enrich_only_tagged_writes_the_changed_records_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("records.ndjson");
+    let mut records = String::new();
+    for i in 0..10 {
+        let ip = if i % 4 == 1 { LISTED_IP } else { "203.0.113.9" };
+        records += &format!("{{\"i\":{i},\"srcDevice_ip\":\"{ip}\"}}\r\n");
+        if i == 6 {
+            records += "not json\n\n";
+        }
+    }
+    std::fs::write(&input, records).unwrap();
+    let out = taxiway(
+        dir.path(),
+        &[
+            "enrich",
+            "--only-tagged",
+            "--batch",
+            "3",
+            "--indicators",
+            path(&indicators(dir.path())),
+            path(&input),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (line, i) in lines.iter().zip([1, 5]) {
+        let record = json(line);
+        assert_eq!(record["i"], i, "{stdout}");
+        assert_eq!(record["matchedItems"][0]["value"], LISTED_IP, "{line}");
+    }
+    assert!(json(lines[2]).contains_key(ERROR_FIELD), "{stdout}");
+    assert_eq!(json(lines[3])["i"], 9, "{stdout}");
+    assert!(
+        stderr.contains("11 records, 3 tagged, 1 errored"),
+        "{stderr}"
+    );
+}
+
 /// SIGHUP makes a running `taxiway enrich` reload (and re-check) its module;
 /// records keep flowing before and after.
 #[test]
