@@ -380,7 +380,30 @@ fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
 )))]
 #[inline(always)]
 fn classify16(bytes: &[u8], at: usize) -> (u32, u32) {
-    bytewise::classify16(bytes, at)
+    classify16_words(bytes, at)
+}
+
+/// [`classify16`] two words at a time, for targets without 128-bit vectors.
+/// A mask may flag bytes above a truly flagged one (borrows), never below
+/// one and never where none is, so the first quote, whether a stop comes
+/// before it, and whether there is anything at all are all exact: all that
+/// [`plain_end`] and its callers ask.
+#[cfg_attr(
+    any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    ),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn classify16_words(bytes: &[u8], at: usize) -> (u32, u32) {
+    // The flag bit (bit 7) of each byte of `m`, gathered into eight bits.
+    let gather = |m: u64| (((m >> 7) & LO).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+    let (lo, hi) = (word(bytes, at), word(bytes, at + 8));
+    let quotes = |w: u64| gather(has_byte(w, b'"'));
+    // Non-ASCII bytes have bit 7 set themselves.
+    let stops = |w: u64| gather(has_byte(w, b'\\') | has_less(w, 0x20) | (w & HI));
+    (quotes(lo) | quotes(hi) << 8, stops(lo) | stops(hi) << 8)
 }
 
 /// [`string_end`] for strings longer than sixteen bytes, with escapes, or
@@ -581,22 +604,15 @@ fn not_number16(bytes: &[u8], at: usize) -> u32 {
     all(target_arch = "wasm32", target_feature = "simd128")
 )))]
 #[inline(always)]
-fn not_number16(bytes: &[u8], at: usize) -> u32 {
-    bytewise::not_number16(bytes, at)
+fn not_number16(_bytes: &[u8], _at: usize) -> u32 {
+    // Without vectors the byte loop is as quick as any word trick: no
+    // early answer, [`skip_scalar`] takes the loop.
+    0
 }
 
-/// The vector tests a byte at a time: what targets without 128-bit vectors
-/// use, and what the vector versions are tested against.
-#[cfg_attr(
-    all(
-        not(test),
-        any(
-            target_arch = "x86_64",
-            all(target_arch = "wasm32", target_feature = "simd128")
-        )
-    ),
-    allow(dead_code)
-)]
+/// The vector tests a byte at a time: what the vector and word versions are
+/// tested against.
+#[cfg_attr(not(test), allow(dead_code))]
 mod bytewise {
     use super::is_number_byte;
 
@@ -962,6 +978,10 @@ mod tests {
             classify16,
             bytewise::classify16,
         );
+        #[cfg(any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        ))]
         same_on_every_block(
             &[
                 b'0', b'9', b'e', b'E', b'+', b'-', b'.', b',', b'}', 0x00, 0x80, 0xff,
@@ -969,6 +989,34 @@ mod tests {
             not_number16,
             bytewise::not_number16,
         );
+    }
+
+    #[test]
+    fn the_word_version_answers_what_its_callers_ask() {
+        // The first quote, whether a stop comes first, whether there is anything.
+        let asked = |(quotes, stops): (u32, u32)| (plain_end(quotes, stops), quotes | stops == 0);
+        let fill = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff];
+        same_on_every_block(
+            &fill,
+            |b, at| asked(classify16_words(b, at)),
+            |b, at| asked(bytewise::classify16(b, at)),
+        );
+        // Two special bytes anywhere, where borrows between them could matter.
+        for x in fill {
+            for y in fill {
+                for i in 0..16 {
+                    for j in i + 1..16 {
+                        let mut block = [b'a'; 16];
+                        (block[i], block[j]) = (x, y);
+                        assert_eq!(
+                            asked(classify16_words(&block, 0)),
+                            asked(bytewise::classify16(&block, 0)),
+                            "{x:#x} at {i}, {y:#x} at {j}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

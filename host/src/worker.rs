@@ -58,6 +58,11 @@ impl Batch {
         self.data.len()
     }
 
+    /// Memory the batch holds on to, in bytes, whatever it holds now.
+    pub fn capacity_bytes(&self) -> usize {
+        self.data.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// Record `i`, without its `\n`.
     pub fn record(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };

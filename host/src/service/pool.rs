@@ -15,6 +15,10 @@ use crate::worker::{Batch, BatchStats, Worker, records};
 /// takes microseconds, less than a hand-over to the blocking pool.
 const INLINE_BYTES: usize = 16 << 10;
 
+/// An idle worker keeps its batch buffer up to this size; one grown larger
+/// (by a huge record) is let go rather than held for the life of the process.
+const KEEP_BATCH_BYTES: usize = 4 << 20;
+
 /// A large body is split across workers in parts of at least this size, so
 /// one client's bulk request uses every core.
 const MIN_PART_BYTES: usize = 64 << 10;
@@ -208,8 +212,17 @@ impl WorkerPool {
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((worker, batch));
+            .push((worker, keep(batch)));
         result
+    }
+}
+
+/// `batch`, or a new one in its place if it holds on to too much memory.
+fn keep(batch: Batch) -> Batch {
+    if batch.capacity_bytes() > KEEP_BATCH_BYTES {
+        Batch::new()
+    } else {
+        batch
     }
 }
 
@@ -392,6 +405,26 @@ mod tests {
                     assert_eq!(out, record, "record {i} untagged and unchanged");
                 }
             }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_worker_does_not_hold_on_to_a_huge_batch() {
+        let pool = pool();
+        let huge = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(KEEP_BATCH_BYTES));
+        let out = pool.enrich(bytes::Bytes::from(huge.clone())).await;
+        assert_eq!(out.out.concat(), huge.as_bytes());
+        let small = pool.enrich(bytes::Bytes::from(records(10))).await;
+        assert_eq!(small.stats.records, 10);
+        let idle = pool.idle.lock().unwrap();
+        assert!(!idle.is_empty());
+        for (_, batch) in idle.iter() {
+            assert!(
+                batch.capacity_bytes() <= KEEP_BATCH_BYTES,
+                "{}",
+                batch.capacity_bytes()
+            );
+            assert!(batch.is_empty());
         }
     }
 
