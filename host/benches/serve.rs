@@ -175,6 +175,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
+/// p50, p99 and max of the requests' latencies, and their rate over
+/// `elapsed`, as one line's worth.
+fn latency_summary(latencies: &[(Duration, bool)], elapsed: Duration) -> String {
+    let mut sorted: Vec<Duration> = latencies.iter().map(|(d, _)| *d).collect();
+    sorted.sort();
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
+    format!(
+        "p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
+        micros(percentile(&sorted, 0.50)),
+        micros(percentile(&sorted, 0.99)),
+        micros(*sorted.last().unwrap()),
+        sorted.len() as f64 / elapsed.as_secs_f64()
+    )
+}
+
 fn main() {
     if !asked_to_run("serve") {
         return;
@@ -275,16 +290,8 @@ fn main() {
         let per_client = n_requests / clients;
         let started = Instant::now();
         let latencies = client_rt.block_on(single_records(port, &recs, clients, per_client, None));
-        let elapsed = started.elapsed();
-        let mut sorted: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
-        sorted.sort();
-        println!(
-            "  {clients:>2} clients: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
-            percentile(&sorted, 0.50).as_secs_f64() * 1e6,
-            percentile(&sorted, 0.99).as_secs_f64() * 1e6,
-            sorted.last().unwrap().as_secs_f64() * 1e6,
-            sorted.len() as f64 / elapsed.as_secs_f64()
-        );
+        let summary = latency_summary(&latencies, started.elapsed());
+        println!("  {clients:>2} clients: {summary}");
     }
 
     // Open loop: 64 connections send on a fixed schedule at an aggregate
@@ -314,17 +321,11 @@ fn main() {
             per_client,
             Some(interval),
         ));
-        let elapsed = started.elapsed();
+        let summary = latency_summary(&latencies, started.elapsed());
         let late = latencies.iter().filter(|(_, late)| *late).count();
-        let mut sorted: Vec<Duration> = latencies.into_iter().map(|(d, _)| d).collect();
-        sorted.sort();
         println!(
-            "  {rate:>6} requests/s offered: p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s done, {:.2}% late",
-            percentile(&sorted, 0.50).as_secs_f64() * 1e6,
-            percentile(&sorted, 0.99).as_secs_f64() * 1e6,
-            sorted.last().unwrap().as_secs_f64() * 1e6,
-            sorted.len() as f64 / elapsed.as_secs_f64(),
-            late as f64 * 100.0 / sorted.len() as f64
+            "  {rate:>6} requests/s offered: {summary} done, {:.2}% late",
+            late as f64 * 100.0 / latencies.len() as f64
         );
     }
 
