@@ -11,7 +11,7 @@
 //! Keys are found through a small hash table: most keys of a record land in
 //! an empty bucket and are dismissed without a comparison.
 
-use crate::scan::{self, Member, ScanError, Span, ValueKind, Visitor};
+use crate::scan::{self, Member, ScanError, Span, ValueKind, Visitor, half, word};
 
 const BUCKETS: usize = 1024;
 
@@ -169,8 +169,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
     match n {
         0..=3 => a == b,
         4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
@@ -182,7 +180,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[inline(never)]
 fn same_bytes_long(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
     let mut at = 0;
     while at + 8 < n {
         if word(a, at) != word(b, at) {

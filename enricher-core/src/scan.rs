@@ -257,11 +257,18 @@ pub fn line_end(input: &[u8], mut from: usize) -> usize {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
+/// The eight bytes at `at`, little-endian.
 #[inline(always)]
-fn word(bytes: &[u8], at: usize) -> u64 {
+pub(crate) fn word(bytes: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&bytes[at..at + 8]);
     u64::from_le_bytes(w)
+}
+
+/// The four bytes at `at`, little-endian.
+#[inline(always)]
+pub(crate) fn half(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
 
 /// High bit set in each byte of `w` equal to `b`; the lowest flagged byte
@@ -642,12 +649,11 @@ mod bytewise {
 #[inline(always)]
 pub fn ascii(bytes: &[u8]) -> bool {
     let n = bytes.len();
-    let word4 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
     if n < 4 {
         return bytes.iter().all(|&b| b < 0x80);
     }
     if n < 8 {
-        return (word4(0) | word4(n - 4)) & 0x8080_8080 == 0;
+        return (half(bytes, 0) | half(bytes, n - 4)) & 0x8080_8080 == 0;
     }
     if n <= 16 {
         return (word(bytes, 0) | word(bytes, n - 8)) & HI == 0;
