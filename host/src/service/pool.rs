@@ -328,7 +328,7 @@ mod tests {
 
     /// About `n` records with their index, every seventh with a listed IP,
     /// blank lines and CRLF ends here and there.
-    fn records(n: usize) -> Vec<u8> {
+    fn sample_body(n: usize) -> Vec<u8> {
         let mut body = Vec::new();
         for i in 0..n {
             let ip = if i % 7 == 3 {
@@ -363,7 +363,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_enriched_as_it_arrives_keeps_every_record_in_order() {
         let pool = pool();
-        let body = records(6000);
+        let body = sample_body(6000);
         assert!(body.len() > 8 * MIN_PART_BYTES, "{}", body.len());
         // Arriving in pieces that cut lines anywhere: smaller than a part
         // (gathered before they go out) and larger (sent on as they are).
@@ -414,7 +414,7 @@ mod tests {
         let huge = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(KEEP_BATCH_BYTES));
         let out = pool.enrich(bytes::Bytes::from(huge.clone())).await;
         assert_eq!(out.out.concat(), huge.as_bytes());
-        let small = pool.enrich(bytes::Bytes::from(records(10))).await;
+        let small = pool.enrich(bytes::Bytes::from(sample_body(10))).await;
         assert_eq!(small.stats.records, 10);
         let idle = pool.idle.lock().unwrap();
         assert!(!idle.is_empty());
@@ -431,7 +431,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_past_the_limit_is_refused_even_after_parts_started() {
         let pool = pool();
-        let body = records(3000);
+        let body = sample_body(3000);
         let pieces: Vec<bytes::Bytes> = body
             .chunks(4096)
             .map(bytes::Bytes::copy_from_slice)
