@@ -64,6 +64,53 @@ fn indicators(
     (out, hits)
 }
 
+/// Thread names of the server's runtime (its workers and blocking pool, so
+/// every request's work) and of the load generator's.
+const SERVER_THREADS: &str = "bench-server";
+const CLIENT_THREADS: &str = "bench-client";
+
+/// On-CPU nanoseconds (user and kernel, from schedstat) of each of this
+/// process's threads, by thread id, with its role: 0 server, 1 load
+/// generator, 2 anything else.
+fn cpu_by_role() -> std::collections::HashMap<u32, (usize, u64)> {
+    let mut threads = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return threads;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ns = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let role = match name.trim_end() {
+            SERVER_THREADS => 0,
+            CLIENT_THREADS => 1,
+            _ => 2,
+        };
+        threads.insert(tid, (role, ns));
+    }
+    threads
+}
+
+/// CPU nanoseconds spent per role between two [`cpu_by_role`] readings
+/// (threads that ended in between are not counted).
+fn cpu_spent(
+    before: &std::collections::HashMap<u32, (usize, u64)>,
+    after: &std::collections::HashMap<u32, (usize, u64)>,
+) -> [u64; 3] {
+    let mut spent = [0; 3];
+    for (tid, &(role, ns)) in after {
+        let earlier = before.get(tid).map_or(0, |&(_, ns)| ns);
+        spent[role] += ns.saturating_sub(earlier);
+    }
+    spent
+}
+
 /// One keep-alive HTTP/1.1 connection.
 struct Client {
     reader: BufReader<TcpStream>,
@@ -242,6 +289,7 @@ fn main() {
     let server = service.clone();
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_multi_thread()
+            .thread_name(SERVER_THREADS)
             .enable_all()
             .build()
             .unwrap()
@@ -249,6 +297,7 @@ fn main() {
             .unwrap();
     });
     let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(CLIENT_THREADS)
         .worker_threads(2)
         .enable_all()
         .build()
@@ -286,12 +335,24 @@ fn main() {
     } else {
         &[1, 16, 64]
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &clients in levels {
         let per_client = n_requests / clients;
+        let cpu_before = cpu_by_role();
         let started = Instant::now();
         let latencies = client_rt.block_on(single_records(port, &recs, clients, per_client, None));
         let summary = latency_summary(&latencies, started.elapsed());
         println!("  {clients:>2} clients: {summary}");
+        // Where the cores went: in a closed loop every request costs the
+        // server's and the load generator's CPU on the same cores, so
+        // latency can average no less than clients × that / cores.
+        let [server, client, other] = cpu_spent(&cpu_before, &cpu_by_role())
+            .map(|ns| ns as f64 / 1e3 / latencies.len() as f64);
+        println!(
+            "             CPU per request: server {server:.1} µs, load generator {client:.1} µs, \
+             other {other:.1} µs; so on {cores} cores the mean cannot be under {:.0} µs",
+            clients as f64 * (server + client + other) / cores as f64
+        );
     }
 
     // Open loop: 64 connections send on a fixed schedule at an aggregate
