@@ -99,7 +99,7 @@ impl Module {
             },
         );
         store.epoch_deadline_trap();
-        let limits = runtime.limits().clone();
+        let limits = Limits::clone(&runtime.limits());
         store.set_epoch_deadline(limits.deadline_ticks());
         let instance = linker.instantiate(&mut store, component)?;
         let bindings = Boundary::new(&mut store, &instance)?;

@@ -65,7 +65,7 @@ impl wasmtime::ResourceLimiter for Limiter {
         if desired > self.max_memory {
             return Err(wasmtime::format_err!(
                 "memory limit exceeded: the module asked for {} MiB, the limit is {} MiB",
-                desired >> 20,
+                desired.div_ceil(1 << 20),
                 self.max_memory >> 20
             ));
         }

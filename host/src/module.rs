@@ -241,11 +241,11 @@ pub fn load(
     // `name@version`.
     let mut instance =
         Instance::instantiate(runtime, Arc::new(module.clone())).map_err(LoadError::Link)?;
-    instance
-        .configure(runtime.limits())
-        .map_err(LoadError::Configure)?;
+    // Every step runs under the limits the instance was made under.
+    let limits = instance.limits().clone();
+    instance.configure(&limits).map_err(LoadError::Configure)?;
     let description = instance
-        .describe(runtime.limits())
+        .describe(&limits)
         .map_err(|e| LoadError::Describe(e.to_string()))?;
     if description.contract_version != contract {
         return Err(LoadError::Describe(format!(
@@ -259,13 +259,7 @@ pub fn load(
     }
     let count = memchr::memchr_iter(b'\n', SAMPLE_RECORDS).count();
     instance
-        .enrich(
-            runtime.limits(),
-            &sample_snapshot(),
-            1,
-            SAMPLE_RECORDS,
-            count,
-        )
+        .enrich(&limits, &sample_snapshot(), 1, SAMPLE_RECORDS, count)
         .map_err(LoadError::TestCall)?;
 
     module.label = Arc::from(format!("{}@{}", description.name, description.version));

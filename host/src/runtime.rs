@@ -42,7 +42,8 @@ impl WasiView for HostState {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
-    limits: Limits,
+    /// The limits new calls run under; replaced by [`Runtime::set_limits`].
+    limits: arc_swap::ArcSwap<Limits>,
     functions: Arc<FunctionCache>,
 }
 
@@ -80,7 +81,7 @@ impl Runtime {
         Ok(Arc::new(Runtime {
             engine,
             linker,
-            limits,
+            limits: arc_swap::ArcSwap::from_pointee(limits),
             functions,
         }))
     }
@@ -93,8 +94,16 @@ impl Runtime {
         &self.linker
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// The limits in force now.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.load_full()
+    }
+
+    /// Put `limits` in force: every call from now on runs under the new
+    /// deadline, and each instance made under the old ones is replaced
+    /// before its next batch (its memory cap is fixed when it is made).
+    pub fn set_limits(&self, limits: Limits) {
+        self.limits.store(Arc::new(limits));
     }
 
     /// Compiled functions kept for the next module's compile.
@@ -104,7 +113,7 @@ impl Runtime {
 
     /// A fresh store for `module`: WASI with nothing granted (no folders, no
     /// network, no environment, no arguments), output to the host log.
-    pub fn new_store(&self, label: &Arc<str>) -> Store<HostState> {
+    pub fn new_store(&self, label: &Arc<str>, limits: &Limits) -> Store<HostState> {
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stdout(GuestLog::new(label.clone(), "stdout"))
             .stderr(GuestLog::new(label.clone(), "stderr"))
@@ -115,14 +124,14 @@ impl Runtime {
             HostState {
                 wasi,
                 table: ResourceTable::new(),
-                limiter: Limiter::new(self.limits.max_memory),
+                limiter: Limiter::new(limits.max_memory),
                 snapshot: Arc::new(Snapshot::default()),
                 now: 0,
             },
         );
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.set_epoch_deadline(limits.deadline_ticks());
         store
     }
 }
@@ -185,26 +194,31 @@ pub struct Instance {
     store: Store<HostState>,
     bindings: since_v0_1_0::Module,
     module: Arc<LoadedModule>,
+    /// The limits it was made under.
+    limits: Arc<Limits>,
 }
 
 impl Instance {
     /// Instantiate and configure.
     pub fn new(runtime: &Runtime, module: Arc<LoadedModule>) -> Result<Self, CallError> {
         let mut instance = Self::instantiate(runtime, module)
-            .map_err(|e| CallError::from_wasmtime(e, runtime.limits()))?;
-        instance.configure(runtime.limits())?;
+            .map_err(|e| CallError::from_wasmtime(e, &runtime.limits()))?;
+        let limits = instance.limits.clone();
+        instance.configure(&limits)?;
         Ok(instance)
     }
 
     /// Instantiate without configuring. This is where exports are matched
     /// against the contract's signatures, so its error is a link error.
     pub fn instantiate(runtime: &Runtime, module: Arc<LoadedModule>) -> wasmtime::Result<Self> {
-        let mut store = runtime.new_store(&module.label);
+        let limits = runtime.limits();
+        let mut store = runtime.new_store(&module.label, &limits);
         let bindings = module.pre().instantiate(&mut store)?;
         Ok(Instance {
             store,
             bindings,
             module,
+            limits,
         })
     }
 
@@ -220,6 +234,11 @@ impl Instance {
 
     pub fn module(&self) -> &Arc<LoadedModule> {
         &self.module
+    }
+
+    /// The limits the instance was made under.
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
     }
 
     pub fn describe(&mut self, limits: &Limits) -> Result<since_v0_1_0::Description, CallError> {

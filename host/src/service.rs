@@ -303,17 +303,29 @@ impl Service {
         if old.server.listen != new.server.listen || old.state.dir != new.state.dir {
             tracing::warn!("server.listen and state.dir take effect at the next start");
         }
-        if old.enricher != new.enricher {
-            if old.enricher.deadline != new.enricher.deadline
-                || old.enricher.max_memory_mib != new.enricher.max_memory_mib
-            {
-                tracing::warn!("enricher limits take effect at the next start");
-            }
-            match module_source(&new.enricher) {
-                Ok(source) => match self
-                    .registry
-                    .switch(source, new.enricher.settings.to_string())
-                {
+        let (was, now) = (&old.enricher, &new.enricher);
+        if was.deadline != now.deadline || was.max_memory_mib != now.max_memory_mib {
+            self.registry.runtime().set_limits(limits(now));
+            tracing::info!(
+                deadline = ?now.deadline,
+                max_memory_mib = now.max_memory_mib,
+                "enricher limits changed: calls from now on run under them"
+            );
+        }
+        if was.batch_size != now.batch_size {
+            self.pool.set_batch_size(now.batch_size);
+            tracing::info!(batch_size = now.batch_size, "enricher batch size changed");
+        }
+        if was.workers != now.workers {
+            tracing::warn!("enricher.workers takes effect at the next start");
+        }
+        // A change of limits alone keeps the serving module (an uploaded one
+        // included); a change of module or settings loads the config's.
+        if (&was.module, &was.module_name, &was.settings)
+            != (&now.module, &now.module_name, &now.settings)
+        {
+            match module_source(now) {
+                Ok(source) => match self.registry.switch(source, now.settings.to_string()) {
                     Ok(_) => {
                         let _ = self.state.set_meta(UPLOADED_MODULE, None);
                         self.rewatch();

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::limits::Limits;
 use crate::module::LoadedModule;
 use crate::registry::Registry;
 use crate::runtime::{CallError, Instance, Runtime};
@@ -159,12 +160,17 @@ impl Worker {
         }
     }
 
-    /// An instance of `module`, reusing the current one if it is of it.
-    fn instance(&mut self, module: &Arc<LoadedModule>) -> Result<&mut Instance, CallError> {
+    /// An instance of `module`, reusing the current one if it is of it and
+    /// was made under the limits in force now.
+    fn instance(
+        &mut self,
+        module: &Arc<LoadedModule>,
+        limits: &Arc<Limits>,
+    ) -> Result<&mut Instance, CallError> {
         if self
             .instance
             .as_ref()
-            .is_some_and(|i| !Arc::ptr_eq(i.module(), module))
+            .is_some_and(|i| !Arc::ptr_eq(i.module(), module) || !Arc::ptr_eq(i.limits(), limits))
         {
             self.instance = None;
         }
@@ -187,8 +193,8 @@ impl Worker {
         stats: &mut BatchStats,
     ) {
         let count = to - from;
-        let limits = self.runtime.limits().clone();
-        let result = self.instance(module).and_then(|instance| {
+        let limits = self.runtime.limits();
+        let result = self.instance(module, &limits).and_then(|instance| {
             instance.enrich(&limits, snapshot, now, batch.range(from, to), count)
         });
         match result {

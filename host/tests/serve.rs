@@ -647,3 +647,109 @@ fn oversized_bodies_and_graceful_shutdown() {
     let s = Arc::into_inner(s).unwrap();
     assert!(s.stop().success(), "a clean exit");
 }
+
+/// `_count` of the batch latency histogram in `/metrics`: batches served.
+fn batches_served(s: &Service) -> u64 {
+    let metrics = s.get("/metrics").body;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("taxiway_enrich_batch_duration_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no batch count in {metrics}"))
+}
+
+/// The error marker of each output line of `records`.
+fn error_markers(s: &Service, records: &str) -> Vec<String> {
+    s.enrich(records)
+        .body
+        .lines()
+        .map(|l| {
+            let line: serde_json::Value = serde_json::from_str(l).unwrap();
+            line[taxiway_host::worker::ERROR_FIELD]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The enricher's deadline, memory cap and batch size are applied by
+/// SIGHUP, without a restart, to the module already serving.
+#[test]
+fn sighup_applies_new_enricher_limits_and_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = guests::guests().hostile.display().to_string();
+    let enricher = |deadline: &str, memory: u32, batch: u32| {
+        format!(
+            "[enricher]\nmodule = \"{module}\"\ndeadline = \"{deadline}\"\nmax_memory_mib = {memory}\nbatch_size = {batch}\n"
+        )
+    };
+    let (config, port) = write_config(dir.path(), &enricher("1s", 64, 4));
+    let s = Service::start(&config, port);
+    let pid = s.child.id();
+    let records = "{\"n\":\"loop\"}\n{\"n\":\"bomb\"}\n{\"n\":\"fine\"}\n";
+    let markers = error_markers(&s, records);
+    assert!(
+        markers[0].contains("ran past its 1s deadline"),
+        "{markers:?}"
+    );
+    assert!(markers[1].contains("the limit is 64 MiB"), "{markers:?}");
+    assert_eq!(markers[2], "", "{markers:?}");
+    let ten: String = (0..10).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    let before = batches_served(&s);
+    assert_eq!(s.enrich(&ten).body.lines().count(), 10);
+    assert_eq!(batches_served(&s) - before, 3, "10 records in batches of 4");
+
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&enricher("1s", 64, 4), &enricher("150ms", 32, 2)),
+    )
+    .unwrap();
+    s.signal("HUP");
+    s.wait_for("/metrics", "the new batch size", |_| {
+        let before = batches_served(&s);
+        s.enrich(&ten);
+        batches_served(&s) - before == 5
+    });
+    let markers = error_markers(&s, records);
+    assert!(
+        markers[0].contains("ran past its 150ms deadline"),
+        "{markers:?}"
+    );
+    assert!(markers[1].contains("the limit is 32 MiB"), "{markers:?}");
+    assert_eq!(markers[2], "", "{markers:?}");
+    assert_eq!(s.child.id(), pid, "no restart");
+    // The module that was serving still serves: only the limits changed.
+    assert_eq!(
+        s.get("/v1/modules").json()["serving"]["origin"],
+        module.as_str()
+    );
+    assert!(s.log().contains("enricher limits changed"), "{}", s.log());
+}
+
+/// A module that writes to its stdout and stderr (as the hostile test guest
+/// does when configured) is served over HTTP like any other, small bodies
+/// included, and what it writes goes to the service's log.
+#[test]
+fn a_module_that_writes_output_is_served_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = guests::guests().hostile.display().to_string();
+    let (config, port) = write_config(dir.path(), &format!("[enricher]\nmodule = \"{module}\"\n"));
+    let s = Service::start(&config, port);
+    for i in 0..20 {
+        let r = s.enrich(&format!("{{\"i\":{i}}}\n"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body, format!("{{\"i\":{i},\"ok\":true}}\n"));
+    }
+    // A body too large to be enriched on the request's own thread.
+    let big: String = (0..5000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    let r = s.enrich(&big);
+    assert_eq!(r.body.lines().count(), 5000);
+    assert!(r.body.lines().all(|l| l.ends_with(",\"ok\":true}")));
+    let log = s.log();
+    assert!(log.contains("hostile@6.6.6: hostile: on stderr"), "{log}");
+    assert!(log.contains("run on the blocking pool"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}

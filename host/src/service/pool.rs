@@ -2,10 +2,13 @@
 //! requests. At most `size` run at once; a request waits for a permit
 //! rather than piling up instances.
 
-use std::sync::{Arc, Mutex};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once, Weak};
 
 use tokio::sync::Semaphore;
 
+use crate::module::LoadedModule;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::store::IndicatorStore;
@@ -31,7 +34,21 @@ pub struct WorkerPool {
     idle: Mutex<Vec<(Worker, Batch)>>,
     permits: Arc<Semaphore>,
     size: usize,
-    batch_size: usize,
+    /// Records per call into the module; changed by [`WorkerPool::set_batch_size`].
+    batch_size: AtomicUsize,
+    /// Modules whose calls cannot run on an async thread (see
+    /// [`WorkerPool::run_inline`]); `any_off_inline` says the list is not empty.
+    off_inline: Mutex<Vec<Weak<LoadedModule>>>,
+    any_off_inline: AtomicBool,
+}
+
+/// The message tokio panics with when something blocks on a runtime from
+/// one of its own async threads, as wasmtime-wasi's synchronous WASI does.
+const NESTED_RUNTIME_PANIC: &str = "Cannot start a runtime from within a runtime";
+
+thread_local! {
+    /// Set while this thread runs a request's module call inline.
+    static INLINE_CALL: Cell<bool> = const { Cell::new(false) };
 }
 
 /// What one request's records came to.
@@ -61,15 +78,24 @@ impl WorkerPool {
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(size.max(1))),
             size: size.max(1),
-            batch_size: batch_size.max(1),
+            batch_size: AtomicUsize::new(batch_size.max(1)),
+            off_inline: Mutex::new(Vec::new()),
+            any_off_inline: AtomicBool::new(false),
         }
+    }
+
+    /// Records per call into the module, for requests from now on.
+    pub fn set_batch_size(&self, batch_size: usize) {
+        self.batch_size.store(batch_size.max(1), Ordering::Relaxed);
     }
 
     /// Enrich NDJSON `body`: one output line per non-blank input line, in order.
     pub async fn enrich(self: &Arc<Self>, body: bytes::Bytes) -> Enriched {
-        if body.len() <= INLINE_BYTES {
+        if body.len() <= INLINE_BYTES && self.may_run_inline() {
             let _permit = self.permit().await;
-            return self.run(&body);
+            if let Some(result) = self.run_inline(&body) {
+                return result;
+            }
         }
         let mut tasks = Vec::new();
         self.spawn_parts(body, &mut tasks);
@@ -161,6 +187,63 @@ impl WorkerPool {
         }
     }
 
+    /// Whether the serving module's calls may run on the request's own
+    /// (async) thread.
+    fn may_run_inline(&self) -> bool {
+        if !self.any_off_inline.load(Ordering::Acquire) {
+            return true;
+        }
+        let serving = Arc::as_ptr(&self.registry.serving());
+        !self
+            .off_inline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|m| m.as_ptr() == serving)
+    }
+
+    /// [`WorkerPool::run`] on the request's own async thread, or `None` if
+    /// the module could not be called there. wasmtime-wasi's synchronous
+    /// WASI blocks on a tokio runtime for stream calls (a module writing to
+    /// its stdout or stderr, which go to the host log), and tokio refuses
+    /// that on its own async threads with a panic. That panic is caught
+    /// here, before the module wrote anything; the batch is then redone on
+    /// the blocking pool, and so is every later call of that module. Any
+    /// other panic goes on as it came.
+    fn run_inline(&self, body: &[u8]) -> Option<Enriched> {
+        static QUIET_HOOK: Once = Once::new();
+        QUIET_HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !(INLINE_CALL.get()
+                    && panic_message(info.payload()).contains(NESTED_RUNTIME_PANIC))
+                {
+                    previous(info);
+                }
+            }));
+        });
+        INLINE_CALL.set(true);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(body)));
+        INLINE_CALL.set(false);
+        match result {
+            Ok(result) => Some(result),
+            Err(panic) if panic_message(&*panic).contains(NESTED_RUNTIME_PANIC) => {
+                let module = self.registry.serving();
+                tracing::warn!(
+                    module = %module.label,
+                    "the module uses WASI streams (its stdout or stderr) in its calls; \
+                     they now run on the blocking pool rather than on the HTTP threads"
+                );
+                let mut off = self.off_inline.lock().unwrap_or_else(|e| e.into_inner());
+                off.retain(|m| m.strong_count() > 0);
+                off.push(Arc::downgrade(&module));
+                self.any_off_inline.store(true, Ordering::Release);
+                None
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
     async fn permit(&self) -> tokio::sync::OwnedSemaphorePermit {
         self.permits
             .clone()
@@ -184,6 +267,7 @@ impl WorkerPool {
                 (worker, Batch::new())
             });
         batch.clear();
+        let batch_size = self.batch_size.load(Ordering::Relaxed);
         let mut result = Enriched::default();
         // Output is the input plus tags: sized once, not grown by doubling
         // (every doubling of a large buffer is fresh memory to fault in).
@@ -198,7 +282,7 @@ impl WorkerPool {
         };
         for record in records(body) {
             batch.push(record);
-            if batch.len() >= self.batch_size {
+            if batch.len() >= batch_size {
                 flush(&mut batch, &mut result);
             }
         }
@@ -215,6 +299,15 @@ impl WorkerPool {
             .push((worker, keep(batch)));
         result
     }
+}
+
+/// The text of a panic's payload (empty if it is not text).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("")
 }
 
 /// `batch`, or a new one in its place if it holds on to too much memory.
