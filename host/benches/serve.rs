@@ -222,14 +222,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-/// p50, p99 and max of the requests' latencies, and their rate over
+/// Mean, p50, p99 and max of the requests' latencies, and their rate over
 /// `elapsed`, as one line's worth.
 fn latency_summary(latencies: &[(Duration, bool)], elapsed: Duration) -> String {
     let mut sorted: Vec<Duration> = latencies.iter().map(|(d, _)| *d).collect();
     sorted.sort();
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     format!(
-        "p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
+        "mean {:>7.1} µs  p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>7.0} requests/s",
+        micros(sorted.iter().sum::<Duration>() / sorted.len() as u32),
         micros(percentile(&sorted, 0.50)),
         micros(percentile(&sorted, 0.99)),
         micros(*sorted.last().unwrap()),
@@ -287,15 +288,18 @@ fn main() {
     );
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let server = service.clone();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name(SERVER_THREADS)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(serve(server, Some(ready_tx)))
-            .unwrap();
-    });
+    std::thread::Builder::new()
+        .name(SERVER_THREADS.into())
+        .spawn(move || {
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name(SERVER_THREADS)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(serve(server, Some(ready_tx)))
+                .unwrap();
+        })
+        .unwrap();
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name(CLIENT_THREADS)
         .worker_threads(2)
@@ -405,7 +409,7 @@ fn main() {
     // machine falls on all of them, and each is reported as its best and
     // median pass.
     let rounds = 5;
-    let passes = env_usize("BENCH_PASSES", 5);
+    let passes = env_usize("BENCH_PASSES", 5).max(1);
     let total = bodies.len() * 1000 * rounds;
     let bodies = Arc::new(bodies);
     let levels = [1usize, 2, 4];

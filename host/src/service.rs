@@ -45,7 +45,8 @@ pub struct Service {
     pub metrics: Arc<Metrics>,
     pub pool: Arc<WorkerPool>,
     feeds: Mutex<BTreeMap<String, FeedHandle>>,
-    admin_token: Secret,
+    /// Replaced when SIGHUP re-reads the config.
+    admin_token: arc_swap::ArcSwap<Secret>,
     watch: Mutex<Option<WatchHandle>>,
     modules_dir: PathBuf,
     draining: AtomicBool,
@@ -117,7 +118,7 @@ impl Service {
             metrics,
             pool,
             feeds: Mutex::new(BTreeMap::new()),
-            admin_token,
+            admin_token: arc_swap::ArcSwap::from_pointee(admin_token),
             watch: Mutex::new(None),
             modules_dir,
             draining: AtomicBool::new(false),
@@ -193,21 +194,22 @@ impl Service {
         for (_, (feed, origin)) in self.all_feed_configs()? {
             self.start_feed(feed, origin);
         }
+        // A sweep at once, then one per `state.sweep_interval` as the
+        // config says at the time (SIGHUP may change it).
         let weak = Arc::downgrade(self);
-        let every = self
-            .config
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .state
-            .sweep_interval;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
                 let Some(service) = weak.upgrade() else {
                     return;
                 };
+                let every = service
+                    .config
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .state
+                    .sweep_interval;
                 let _ = tokio::task::spawn_blocking(move || service.sweep()).await;
+                tokio::time::sleep(every).await;
             }
         });
         Ok(())
@@ -228,8 +230,8 @@ impl Service {
             .clone()
     }
 
-    pub fn admin_token(&self) -> &Secret {
-        &self.admin_token
+    pub fn admin_token(&self) -> Arc<Secret> {
+        self.admin_token.load_full()
     }
 
     pub fn listen_address(&self) -> String {
@@ -303,14 +305,37 @@ impl Service {
         if old.server.listen != new.server.listen || old.state.dir != new.state.dir {
             tracing::warn!("server.listen and state.dir take effect at the next start");
         }
+        match new.server.admin_token.resolve() {
+            Ok(token) if token.expose() != self.admin_token().expose() => {
+                self.admin_token.store(Arc::new(token));
+                tracing::info!("admin token changed");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("server.admin_token not reloaded ({e}); the old token stays")
+            }
+        }
         let (was, now) = (&old.enricher, &new.enricher);
         if was.deadline != now.deadline || was.max_memory_mib != now.max_memory_mib {
-            self.registry.runtime().set_limits(limits(now));
-            tracing::info!(
-                deadline = ?now.deadline,
-                max_memory_mib = now.max_memory_mib,
-                "enricher limits changed: calls from now on run under them"
-            );
+            // The serving module must still load, configure and pass its
+            // test call under the new limits; otherwise the old ones stay.
+            let runtime = self.registry.runtime();
+            let previous = runtime.limits();
+            runtime.set_limits(limits(now));
+            match self.registry.reload() {
+                Ok(_) => tracing::info!(
+                    deadline = ?now.deadline,
+                    max_memory_mib = now.max_memory_mib,
+                    "enricher limits changed: calls from now on run under them"
+                ),
+                Err(e) => {
+                    runtime.set_limits(Limits::clone(&previous));
+                    tracing::error!(
+                        "enricher limits not applied: the serving module fails under them ({e}); \
+                         the old limits stay"
+                    );
+                }
+            }
         }
         if was.batch_size != now.batch_size {
             self.pool.set_batch_size(now.batch_size);

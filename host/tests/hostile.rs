@@ -269,6 +269,35 @@ fn a_looping_record_is_reported_as_a_deadline() {
     assert!(error.contains("deadline"), "{error}");
 }
 
+/// New limits reach a worker's live instance at its next batch, without a
+/// module reload: the instance made under the old memory cap is replaced.
+#[test]
+fn new_limits_replace_a_live_instance() {
+    let host = Host::serve(&guests().hostile, "{}");
+    let mut worker = host.worker();
+    let bomb = |worker: &mut _| {
+        let (lines, result) = run(worker, &[r#"{"a":"bomb"}"#]);
+        assert_eq!(result.stats.errored, 1);
+        json(&lines[0])[ERROR_FIELD].as_str().unwrap().to_string()
+    };
+    let error = bomb(&mut worker);
+    assert!(error.contains("the limit is 64 MiB"), "{error}");
+    // The worker now holds a live instance made under the 64 MiB cap.
+    let (lines, _) = run(&mut worker, &[r#"{"b":1}"#]);
+    assert_eq!(lines[0], r#"{"b":1,"ok":true}"#);
+    let module = host.registry.serving();
+    host.runtime.set_limits(taxiway_host::limits::Limits {
+        max_memory: 40 << 20,
+        ..guests::limits()
+    });
+    let error = bomb(&mut worker);
+    assert!(error.contains("the limit is 40 MiB"), "{error}");
+    assert!(
+        Arc::ptr_eq(&module, &host.registry.serving()),
+        "the same module serves: only the limits changed"
+    );
+}
+
 /// A writer the test's log subscriber writes into.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -673,10 +673,11 @@ fn error_markers(s: &Service, records: &str) -> Vec<String> {
         .collect()
 }
 
-/// The enricher's deadline, memory cap and batch size are applied by
-/// SIGHUP, without a restart, to the module already serving.
+/// The enricher's deadline, memory cap and batch size, and the admin
+/// token, are applied by SIGHUP, without a restart, to the module already
+/// serving.
 #[test]
-fn sighup_applies_new_enricher_limits_and_batch_size() {
+fn sighup_applies_new_enricher_limits_batch_size_and_admin_token() {
     let dir = tempfile::tempdir().unwrap();
     let module = guests::guests().hostile.display().to_string();
     let enricher = |deadline: &str, memory: u32, batch: u32| {
@@ -727,6 +728,24 @@ fn sighup_applies_new_enricher_limits_and_batch_size() {
         module.as_str()
     );
     assert!(s.log().contains("enricher limits changed"), "{}", s.log());
+
+    // A new admin token: the old one is refused from then on.
+    let new_token = "rotated-admin-token-9876543210";
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(TOKEN, new_token),
+    )
+    .unwrap();
+    s.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s.get_as("/v1/feeds", Some(new_token)).status != 200 {
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(s.get_as("/v1/feeds", Some(TOKEN)).status, 401);
+    assert_eq!(s.child.id(), pid, "no restart");
 }
 
 /// A module that writes to its stdout and stderr (as the hostile test guest
@@ -749,6 +768,8 @@ fn a_module_that_writes_output_is_served_over_http() {
     assert_eq!(r.body.lines().count(), 5000);
     assert!(r.body.lines().all(|l| l.ends_with(",\"ok\":true}")));
     let log = s.log();
+    // Logged under `name@version` only by instances the workers made (the
+    // load at start logs under the module's file name).
     assert!(log.contains("hostile@6.6.6: hostile: on stderr"), "{log}");
     assert!(log.contains("run on the blocking pool"), "{log}");
     assert!(!log.contains("panicked"), "{log}");

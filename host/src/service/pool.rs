@@ -3,12 +3,11 @@
 //! rather than piling up instances.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
 use tokio::sync::Semaphore;
 
-use crate::module::LoadedModule;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::store::IndicatorStore;
@@ -36,10 +35,9 @@ pub struct WorkerPool {
     size: usize,
     /// Records per call into the module; changed by [`WorkerPool::set_batch_size`].
     batch_size: AtomicUsize,
-    /// Modules whose calls cannot run on an async thread (see
-    /// [`WorkerPool::run_inline`]); `any_off_inline` says the list is not empty.
-    off_inline: Mutex<Vec<Weak<LoadedModule>>>,
-    any_off_inline: AtomicBool,
+    /// Digests of the modules whose calls cannot run on an async thread
+    /// (see [`WorkerPool::run_inline`]).
+    off_inline: arc_swap::ArcSwap<Vec<String>>,
 }
 
 /// The message tokio panics with when something blocks on a runtime from
@@ -79,8 +77,7 @@ impl WorkerPool {
             permits: Arc::new(Semaphore::new(size.max(1))),
             size: size.max(1),
             batch_size: AtomicUsize::new(batch_size.max(1)),
-            off_inline: Mutex::new(Vec::new()),
-            any_off_inline: AtomicBool::new(false),
+            off_inline: arc_swap::ArcSwap::from_pointee(Vec::new()),
         }
     }
 
@@ -190,25 +187,19 @@ impl WorkerPool {
     /// Whether the serving module's calls may run on the request's own
     /// (async) thread.
     fn may_run_inline(&self) -> bool {
-        if !self.any_off_inline.load(Ordering::Acquire) {
-            return true;
-        }
-        let serving = Arc::as_ptr(&self.registry.serving());
-        !self
-            .off_inline
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|m| m.as_ptr() == serving)
+        let off = self.off_inline.load();
+        off.is_empty() || !off.contains(&self.registry.serving().info.digest)
     }
 
     /// [`WorkerPool::run`] on the request's own async thread, or `None` if
     /// the module could not be called there. wasmtime-wasi's synchronous
-    /// WASI blocks on a tokio runtime for stream calls (a module writing to
-    /// its stdout or stderr, which go to the host log), and tokio refuses
-    /// that on its own async threads with a panic. That panic is caught
-    /// here, before the module wrote anything; the batch is then redone on
-    /// the blocking pool, and so is every later call of that module. Any
+    /// WASI blocks on a tokio runtime for its blocking stream calls (a
+    /// module writing to its stdout or stderr, which go to the host log),
+    /// and tokio refuses that on its own async threads with a panic. That
+    /// panic is caught here; the body is then redone on the blocking pool,
+    /// and so is every later call of that module (by its digest). What the
+    /// module wrote before the refused call (in earlier batches of the body,
+    /// or with non-blocking stream calls) is written again by the redo. Any
     /// other panic goes on as it came.
     fn run_inline(&self, body: &[u8]) -> Option<Enriched> {
         static QUIET_HOOK: Once = Once::new();
@@ -222,22 +213,28 @@ impl WorkerPool {
                 }
             }));
         });
+        let module = self.registry.serving();
         INLINE_CALL.set(true);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(body)));
         INLINE_CALL.set(false);
         match result {
             Ok(result) => Some(result),
             Err(panic) if panic_message(&*panic).contains(NESTED_RUNTIME_PANIC) => {
-                let module = self.registry.serving();
-                tracing::warn!(
-                    module = %module.label,
-                    "the module uses WASI streams (its stdout or stderr) in its calls; \
-                     they now run on the blocking pool rather than on the HTTP threads"
-                );
-                let mut off = self.off_inline.lock().unwrap_or_else(|e| e.into_inner());
-                off.retain(|m| m.strong_count() > 0);
-                off.push(Arc::downgrade(&module));
-                self.any_off_inline.store(true, Ordering::Release);
+                let digest = &module.info.digest;
+                let before = self.off_inline.rcu(|off| {
+                    let mut off = Vec::clone(off);
+                    if !off.contains(digest) {
+                        off.push(digest.clone());
+                    }
+                    off
+                });
+                if !before.contains(digest) {
+                    tracing::warn!(
+                        module = %module.label,
+                        "the module uses WASI streams (its stdout or stderr) in its calls; \
+                         they now run on the blocking pool rather than on the HTTP threads"
+                    );
+                }
                 None
             }
             Err(panic) => std::panic::resume_unwind(panic),
