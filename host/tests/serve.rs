@@ -774,3 +774,40 @@ fn a_module_that_writes_output_is_served_over_http() {
     assert!(log.contains("run on the blocking pool"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// New limits the serving module cannot run under (here a memory cap below
+/// what its `configure` holds) are refused on SIGHUP: the old limits stay
+/// and the module keeps serving.
+#[test]
+fn sighup_keeps_the_old_limits_when_the_module_fails_under_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = guests::guests().hostile.display().to_string();
+    let enricher = |memory: u32| {
+        format!(
+            "[enricher]\nmodule = \"{module}\"\nmax_memory_mib = {memory}\n\n[enricher.settings]\nmode = \"configure-hold-32mib\"\n"
+        )
+    };
+    let (config, port) = write_config(dir.path(), &enricher(64));
+    let s = Service::start(&config, port);
+    let records = "{\"n\":\"bomb\"}\n{\"n\":\"fine\"}\n";
+    let markers = error_markers(&s, records);
+    assert!(markers[0].contains("the limit is 64 MiB"), "{markers:?}");
+    assert_eq!(markers[1], "", "{markers:?}");
+
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&enricher(64), &enricher(16)),
+    )
+    .unwrap();
+    s.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !s.log().contains("enricher limits not applied") {
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let markers = error_markers(&s, records);
+    assert!(markers[0].contains("the limit is 64 MiB"), "{markers:?}");
+    assert_eq!(markers[1], "", "{markers:?}");
+}

@@ -12,7 +12,8 @@
 //! | none    | the record with `,"ok":true` before its final `}`  |
 //!
 //! Settings containing `configure-loop` make `configure` loop forever;
-//! `configure-fail` makes it return an error.
+//! `configure-fail` makes it return an error; `configure-hold-32mib` makes
+//! it allocate 32 MiB and keep it.
 
 wit_bindgen::generate!({
     path: "../../../wit/since_v0.1.0",
@@ -43,6 +44,9 @@ impl Guest for Hostile {
         }
         if settings.contains("configure-fail") {
             return Err("configure was asked to fail".into());
+        }
+        if settings.contains("configure-hold-32mib") {
+            std::mem::forget(black_box(vec![1u8; 32 << 20]));
         }
         Ok(())
     }
