@@ -3,13 +3,18 @@
 //!
 //! A ticker thread holding only a weak reference to the engine advances its
 //! epoch every [`EPOCH_TICK`]; every call into a module runs under an epoch
-//! deadline, so an endless loop traps instead of hanging a worker.
+//! deadline, so an endless loop traps instead of hanging a worker. The
+//! epoch only interrupts the module's own code, so WASI's waits (`poll`, a
+//! pollable's `block`: a module's `sleep`) are bounded by the same deadline
+//! on the host side.
 
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreContextMut};
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::function_cache::FunctionCache;
@@ -28,6 +33,57 @@ pub struct HostState {
     pub(crate) snapshot: Arc<Snapshot>,
     /// The clock the current call's expiry checks use.
     pub(crate) now: Micros,
+    /// When the current call's deadline passes.
+    deadline_at: Instant,
+}
+
+impl HostState {
+    /// Time left before the current call's deadline.
+    fn time_left(&self) -> Duration {
+        self.deadline_at.saturating_duration_since(Instant::now())
+    }
+}
+
+/// The WIT name of the WASI interface whose waits are bounded; the version
+/// is the one wasmtime-wasi defines (modules built against any 0.2.x
+/// release link to it).
+const WASI_POLL: &str = "wasi:io/poll@0.2.12";
+
+/// Replace WASI's `poll` and `pollable.block` with versions that give up
+/// when the call's deadline passes, with the same trap as the epoch
+/// deadline: otherwise a module waiting on a clock (`std::thread::sleep`)
+/// would hold its worker past the deadline, the epoch check never running
+/// while the host waits.
+fn bound_waits(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::{Host, HostPollable};
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance(WASI_POLL)?;
+    poll.func_wrap(
+        "poll",
+        |mut store: StoreContextMut<'_, HostState>, (pollables,): (Vec<Resource<DynPollable>>,)| {
+            let state = store.data_mut();
+            let left = state.time_left();
+            let ready = until_deadline(left, Host::poll(&mut state.table, pollables))??;
+            Ok((ready,))
+        },
+    )?;
+    poll.func_wrap(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, HostState>, (pollable,): (Resource<DynPollable>,)| {
+            let state = store.data_mut();
+            let left = state.time_left();
+            until_deadline(left, HostPollable::block(&mut state.table, pollable))??;
+            Ok(())
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Run `wait` for at most `left`; past it, the deadline's trap.
+fn until_deadline<F: std::future::Future>(left: Duration, wait: F) -> wasmtime::Result<F::Output> {
+    wasmtime_wasi::runtime::in_tokio(async move { tokio::time::timeout(left, wait).await })
+        .map_err(|_| wasmtime::Error::from(wasmtime::Trap::Interrupt))
 }
 
 impl WasiView for HostState {
@@ -74,6 +130,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        bound_waits(&mut linker)?;
         since_v0_1_0::Module::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state| state,
@@ -127,6 +184,7 @@ impl Runtime {
                 limiter: Limiter::new(limits.max_memory),
                 snapshot: Arc::new(Snapshot::default()),
                 now: 0,
+                deadline_at: Instant::now() + limits.deadline,
             },
         );
         store.limiter(|state| &mut state.limiter);
@@ -222,9 +280,16 @@ impl Instance {
         })
     }
 
+    /// Start the deadline of a call: the epoch's for the module's code,
+    /// the clock's for its WASI waits.
+    fn arm(&mut self, limits: &Limits) {
+        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.store.data_mut().deadline_at = Instant::now() + limits.deadline;
+    }
+
     /// Hand the module its settings.
     pub fn configure(&mut self, limits: &Limits) -> Result<(), CallError> {
-        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.arm(limits);
         self.bindings
             .taxiway_enrich_enricher()
             .call_configure(&mut self.store, &self.module.settings)
@@ -242,7 +307,7 @@ impl Instance {
     }
 
     pub fn describe(&mut self, limits: &Limits) -> Result<since_v0_1_0::Description, CallError> {
-        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.arm(limits);
         self.bindings
             .taxiway_enrich_enricher()
             .call_describe(&mut self.store)
@@ -261,7 +326,7 @@ impl Instance {
         let state = self.store.data_mut();
         state.snapshot = snapshot.clone();
         state.now = now;
-        self.store.set_epoch_deadline(limits.deadline_ticks());
+        self.arm(limits);
         let out = self
             .bindings
             .taxiway_enrich_enricher()

@@ -298,6 +298,21 @@ fn new_limits_replace_a_live_instance() {
     );
 }
 
+/// A record that makes the module wait on a clock (an hour's sleep) is cut
+/// off by the deadline like a loop is: waiting in a host call does not
+/// escape it.
+#[test]
+fn a_sleeping_record_is_reported_as_a_deadline() {
+    let host = Host::serve(&guests().hostile, "{}");
+    let started = std::time::Instant::now();
+    let (lines, result) = run(&mut host.worker(), &[r#"{"a":"sleep"}"#, r#"{"b":1}"#]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(result.stats.errored, 1);
+    assert_eq!(lines[1], r#"{"b":1,"ok":true}"#);
+    let error = json(&lines[0])[ERROR_FIELD].as_str().unwrap().to_string();
+    assert!(error.contains("deadline"), "{error}");
+}
+
 /// A writer the test's log subscriber writes into.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

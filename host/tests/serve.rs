@@ -688,7 +688,9 @@ fn sighup_applies_new_enricher_limits_batch_size_and_admin_token() {
     let (config, port) = write_config(dir.path(), &enricher("1s", 64, 4));
     let s = Service::start(&config, port);
     let pid = s.child.id();
-    let records = "{\"n\":\"loop\"}\n{\"n\":\"bomb\"}\n{\"n\":\"fine\"}\n";
+    // `sleep` waits an hour in a WASI clock wait, which the deadline cuts
+    // short too.
+    let records = "{\"n\":\"loop\"}\n{\"n\":\"bomb\"}\n{\"n\":\"fine\"}\n{\"n\":\"sleep\"}\n";
     let markers = error_markers(&s, records);
     assert!(
         markers[0].contains("ran past its 1s deadline"),
@@ -696,6 +698,10 @@ fn sighup_applies_new_enricher_limits_batch_size_and_admin_token() {
     );
     assert!(markers[1].contains("the limit is 64 MiB"), "{markers:?}");
     assert_eq!(markers[2], "", "{markers:?}");
+    assert!(
+        markers[3].contains("ran past its 1s deadline"),
+        "{markers:?}"
+    );
     let ten: String = (0..10).map(|i| format!("{{\"i\":{i}}}\n")).collect();
     let before = batches_served(&s);
     assert_eq!(s.enrich(&ten).body.lines().count(), 10);
@@ -721,6 +727,10 @@ fn sighup_applies_new_enricher_limits_batch_size_and_admin_token() {
     );
     assert!(markers[1].contains("the limit is 32 MiB"), "{markers:?}");
     assert_eq!(markers[2], "", "{markers:?}");
+    assert!(
+        markers[3].contains("ran past its 150ms deadline"),
+        "{markers:?}"
+    );
     assert_eq!(s.child.id(), pid, "no restart");
     // The module that was serving still serves: only the limits changed.
     assert_eq!(

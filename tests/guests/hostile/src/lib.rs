@@ -5,6 +5,7 @@
 //! | marker  | behaviour                                          |
 //! |---------|----------------------------------------------------|
 //! | `loop`  | loops forever                                      |
+//! | `sleep` | sleeps an hour (blocked in a WASI clock wait)      |
 //! | `bomb`  | allocates and touches 1 MiB chunks forever         |
 //! | `panic` | panics (a trap: the profile has `panic = "abort"`) |
 //! | `fail`  | returns `Err("asked to fail")` for the batch       |
@@ -59,6 +60,9 @@ impl Guest for Hostile {
             }
             if contains(line, b"bomb") {
                 bomb();
+            }
+            if contains(line, b"sleep") {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
             }
             if contains(line, b"panic") {
                 panic!("hostile module asked to panic");
