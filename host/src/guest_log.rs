@@ -1,10 +1,12 @@
 //! A module's stdout and stderr, sent line by line to the host log with the
 //! module's name and version in front.
 
+use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -12,6 +14,62 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
 /// Longest line kept; the rest of a longer line is dropped.
 const MAX_LINE: usize = 4096;
+
+/// Lines a module may log per [`WINDOW`], all its instances together; the
+/// rest are dropped and counted, so a chatty (or hostile) module cannot
+/// flood the host's log.
+const LINES_PER_WINDOW: u32 = 1000;
+const WINDOW: Duration = Duration::from_secs(10);
+
+/// Each module's (by label) lines in the current window.
+static BUDGETS: LazyLock<Mutex<HashMap<Arc<str>, Budget>>> = LazyLock::new(Mutex::default);
+
+struct Budget {
+    since: Instant,
+    lines: u32,
+    dropped: u64,
+}
+
+/// Whether `module` may log one more line now; says when it starts and
+/// stops being cut off.
+fn within_budget(module: &Arc<str>) -> bool {
+    let mut budgets = BUDGETS.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    let budget = budgets.entry(module.clone()).or_insert(Budget {
+        since: now,
+        lines: 0,
+        dropped: 0,
+    });
+    if now.duration_since(budget.since) >= WINDOW {
+        if budget.dropped > 0 {
+            tracing::warn!(
+                target: "taxiway::module",
+                module = %module,
+                "{module}: {} more output lines dropped",
+                budget.dropped
+            );
+        }
+        *budget = Budget {
+            since: now,
+            lines: 0,
+            dropped: 0,
+        };
+    }
+    if budget.lines < LINES_PER_WINDOW {
+        budget.lines += 1;
+        return true;
+    }
+    if budget.dropped == 0 {
+        tracing::warn!(
+            target: "taxiway::module",
+            module = %module,
+            "{module}: more than {LINES_PER_WINDOW} output lines in {WINDOW:?}; the rest \
+             of this window's are dropped (their count is logged with its next line after)"
+        );
+    }
+    budget.dropped += 1;
+    false
+}
 
 #[derive(Clone)]
 pub struct GuestLog {
@@ -42,6 +100,9 @@ impl GuestLog {
     }
 
     fn emit(&self, line: &[u8]) {
+        if !within_budget(&self.module) {
+            return;
+        }
         let text = String::from_utf8_lossy(line);
         if self.stream == "stderr" {
             tracing::warn!(target: "taxiway::module", module = %self.module, "{}: {text}", self.module);

@@ -370,4 +370,22 @@ fn module_output_goes_to_the_log_with_the_module_name() {
         3,
         "{log}"
     );
+
+    // A module printing 3,000 lines in one call: at most 1,000 lines per
+    // 10 s reach the log (other tests' hostile modules count against the
+    // same budget), and a warning says the rest are dropped.
+    let host = Host::serve(&guests().hostile, "{}");
+    let (lines, _) = run(&mut host.worker(), &[r#"{"n":"chatty"}"#]);
+    assert_eq!(lines[0], r#"{"n":"chatty","ok":true}"#);
+    drop(host);
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let chatter = log
+        .lines()
+        .filter(|l| l.contains("hostile: chatter"))
+        .count();
+    assert!((1..=1000).contains(&chatter), "{chatter} lines of chatter");
+    assert!(
+        log.contains("hostile@6.6.6: more than 1000 output lines in 10s"),
+        "{log}"
+    );
 }

@@ -6,6 +6,7 @@
 //! |---------|----------------------------------------------------|
 //! | `loop`  | loops forever                                      |
 //! | `sleep` | sleeps an hour (blocked in a WASI clock wait)      |
+//! | `chatty`| prints 3,000 lines to stdout, then goes on         |
 //! | `bomb`  | allocates and touches 1 MiB chunks forever         |
 //! | `panic` | panics (a trap: the profile has `panic = "abort"`) |
 //! | `fail`  | returns `Err("asked to fail")` for the batch       |
@@ -60,6 +61,11 @@ impl Guest for Hostile {
             }
             if contains(line, b"bomb") {
                 bomb();
+            }
+            if contains(line, b"chatty") {
+                for i in 0..3000 {
+                    println!("hostile: chatter {i}");
+                }
             }
             if contains(line, b"sleep") {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
