@@ -423,7 +423,7 @@ fn main() {
     }
     std::fs::write(&records_file, &text).unwrap();
     // Each pass starts one place further along the list, so no level
-    // always runs first (or right after the CLI).
+    // always runs first.
     for pass in 0..passes {
         for turn in 0..=levels.len() {
             let level = (pass + turn) % (levels.len() + 1);

@@ -30,36 +30,49 @@ struct Budget {
     dropped: u64,
 }
 
-/// Whether `module` may log one more line now; says when it starts and
-/// stops being cut off.
+/// Whether `module` may log one more line now; says (after letting go of
+/// the budgets) when it starts being cut off, and how many lines were cut
+/// off in its last window.
 fn within_budget(module: &Arc<str>) -> bool {
-    let mut budgets = BUDGETS.lock().unwrap_or_else(|e| e.into_inner());
     let now = Instant::now();
-    let budget = budgets.entry(module.clone()).or_insert(Budget {
-        since: now,
-        lines: 0,
-        dropped: 0,
-    });
-    if now.duration_since(budget.since) >= WINDOW {
-        if budget.dropped > 0 {
-            tracing::warn!(
-                target: "taxiway::module",
-                module = %module,
-                "{module}: {} more output lines dropped",
-                budget.dropped
+    let (allowed, dropped_before, first_drop) = {
+        let mut budgets = BUDGETS.lock().unwrap_or_else(|e| e.into_inner());
+        if !budgets.contains_key(module) {
+            budgets.insert(
+                module.clone(),
+                Budget {
+                    since: now,
+                    lines: 0,
+                    dropped: 0,
+                },
             );
         }
-        *budget = Budget {
-            since: now,
-            lines: 0,
-            dropped: 0,
-        };
+        let budget = budgets.get_mut(module).expect("just inserted");
+        let mut dropped_before = 0;
+        if now.duration_since(budget.since) >= WINDOW {
+            dropped_before = budget.dropped;
+            *budget = Budget {
+                since: now,
+                lines: 0,
+                dropped: 0,
+            };
+        }
+        if budget.lines < LINES_PER_WINDOW {
+            budget.lines += 1;
+            (true, dropped_before, false)
+        } else {
+            budget.dropped += 1;
+            (false, dropped_before, budget.dropped == 1)
+        }
+    };
+    if dropped_before > 0 {
+        tracing::warn!(
+            target: "taxiway::module",
+            module = %module,
+            "{module}: {dropped_before} more output lines were dropped"
+        );
     }
-    if budget.lines < LINES_PER_WINDOW {
-        budget.lines += 1;
-        return true;
-    }
-    if budget.dropped == 0 {
+    if first_drop {
         tracing::warn!(
             target: "taxiway::module",
             module = %module,
@@ -67,8 +80,7 @@ fn within_budget(module: &Arc<str>) -> bool {
              of this window's are dropped (their count is logged with its next line after)"
         );
     }
-    budget.dropped += 1;
-    false
+    allowed
 }
 
 #[derive(Clone)]

@@ -45,8 +45,10 @@ impl HostState {
 }
 
 /// The WIT name of the WASI interface whose waits are bounded; the version
-/// is the one wasmtime-wasi defines (modules built against any 0.2.x
-/// release link to it).
+/// is the one wasmtime-wasi 48 defines (modules built against any 0.2.x
+/// release link to it). Should an update define another, this name would
+/// add a new instance instead of replacing the functions:
+/// `a_sleeping_record_is_reported_as_a_deadline` catches that.
 const WASI_POLL: &str = "wasi:io/poll@0.2.12";
 
 /// Replace WASI's `poll` and `pollable.block` with versions that give up

@@ -298,9 +298,11 @@ fn new_limits_replace_a_live_instance() {
     );
 }
 
-/// A record that makes the module wait on a clock (an hour's sleep) is cut
-/// off by the deadline like a loop is: waiting in a host call does not
-/// escape it.
+/// A record that makes the module wait on a clock (a two-minute sleep) is
+/// cut off by the deadline like a loop is: waiting in a host call does not
+/// escape it. (Were WASI's waits not bounded, for instance because a
+/// wasmtime-wasi update renamed the interface `bound_waits` replaces, this
+/// fails on the time after two minutes rather than hanging.)
 #[test]
 fn a_sleeping_record_is_reported_as_a_deadline() {
     let host = Host::serve(&guests().hostile, "{}");
@@ -383,7 +385,9 @@ fn module_output_goes_to_the_log_with_the_module_name() {
         .lines()
         .filter(|l| l.contains("hostile: chatter"))
         .count();
-    assert!((1..=1000).contains(&chatter), "{chatter} lines of chatter");
+    // Fewer than were printed (at most 1,000 per window; a window may end
+    // mid-burst on a slow machine).
+    assert!((1..3000).contains(&chatter), "{chatter} lines of chatter");
     assert!(
         log.contains("hostile@6.6.6: more than 1000 output lines in 10s"),
         "{log}"

@@ -688,8 +688,8 @@ fn sighup_applies_new_enricher_limits_batch_size_and_admin_token() {
     let (config, port) = write_config(dir.path(), &enricher("1s", 64, 4));
     let s = Service::start(&config, port);
     let pid = s.child.id();
-    // `sleep` waits an hour in a WASI clock wait, which the deadline cuts
-    // short too.
+    // `sleep` waits two minutes in a WASI clock wait, which the deadline
+    // cuts short too.
     let records = "{\"n\":\"loop\"}\n{\"n\":\"bomb\"}\n{\"n\":\"fine\"}\n{\"n\":\"sleep\"}\n";
     let markers = error_markers(&s, records);
     assert!(

@@ -193,8 +193,9 @@ impl WorkerPool {
 
     /// [`WorkerPool::run`] on the request's own async thread, or `None` if
     /// the module could not be called there. wasmtime-wasi's synchronous
-    /// WASI blocks on a tokio runtime for its blocking stream calls (a
-    /// module writing to its stdout or stderr, which go to the host log),
+    /// WASI blocks on a tokio runtime for its blocking calls (a module
+    /// writing to its stdout or stderr, which go to the host log, or
+    /// waiting on a clock),
     /// and tokio refuses that on its own async threads with a panic. That
     /// panic is caught here; the body is then redone on the blocking pool,
     /// and so is every later call of that module (by its digest). What the
@@ -231,8 +232,8 @@ impl WorkerPool {
                 if !before.contains(digest) {
                     tracing::warn!(
                         module = %module.label,
-                        "the module uses WASI streams (its stdout or stderr) in its calls; \
-                         they now run on the blocking pool rather than on the HTTP threads"
+                        "the module makes blocking WASI calls (output to its stdout or stderr, \
+                         waits); its calls now run on the blocking pool rather than on the HTTP threads"
                     );
                 }
                 None

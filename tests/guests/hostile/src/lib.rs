@@ -5,7 +5,7 @@
 //! | marker  | behaviour                                          |
 //! |---------|----------------------------------------------------|
 //! | `loop`  | loops forever                                      |
-//! | `sleep` | sleeps an hour (blocked in a WASI clock wait)      |
+//! | `sleep` | sleeps two minutes (blocked in a WASI clock wait)  |
 //! | `chatty`| prints 3,000 lines to stdout, then goes on         |
 //! | `bomb`  | allocates and touches 1 MiB chunks forever         |
 //! | `panic` | panics (a trap: the profile has `panic = "abort"`) |
@@ -68,7 +68,7 @@ impl Guest for Hostile {
                 }
             }
             if contains(line, b"sleep") {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
+                std::thread::sleep(std::time::Duration::from_secs(120));
             }
             if contains(line, b"panic") {
                 panic!("hostile module asked to panic");
