@@ -291,7 +291,8 @@ impl Service {
         }
     }
 
-    /// Re-read the config file; on any problem keep the current one.
+    /// Re-read the config file and reload the module; on any problem keep
+    /// the current config.
     pub fn reload_config(self: &Arc<Self>) -> Result<(), String> {
         let new = config::load(&self.config_path).map_err(|p| {
             let text = format!("{}: config not reloaded:\n{p}", self.config_path.display());
@@ -316,27 +317,6 @@ impl Service {
             }
         }
         let (was, now) = (&old.enricher, &new.enricher);
-        if was.deadline != now.deadline || was.max_memory_mib != now.max_memory_mib {
-            // The serving module must still load, configure and pass its
-            // test call under the new limits; otherwise the old ones stay.
-            let runtime = self.registry.runtime();
-            let previous = runtime.limits();
-            runtime.set_limits(limits(now));
-            match self.registry.reload() {
-                Ok(_) => tracing::info!(
-                    deadline = ?now.deadline,
-                    max_memory_mib = now.max_memory_mib,
-                    "enricher limits changed: calls from now on run under them"
-                ),
-                Err(e) => {
-                    runtime.set_limits(Limits::clone(&previous));
-                    tracing::error!(
-                        "enricher limits not applied: the serving module fails under them ({e}); \
-                         the old limits stay"
-                    );
-                }
-            }
-        }
         if was.batch_size != now.batch_size {
             self.pool.set_batch_size(now.batch_size);
             tracing::info!(batch_size = now.batch_size, "enricher batch size changed");
@@ -344,20 +324,52 @@ impl Service {
         if was.workers != now.workers {
             tracing::warn!("enricher.workers takes effect at the next start");
         }
-        // A change of limits alone keeps the serving module (an uploaded one
-        // included); a change of module or settings loads the config's.
-        if (&was.module, &was.module_name, &was.settings)
+        // The module is loaded once: the config's when its module or
+        // settings changed, else the serving one again (an uploaded one
+        // included). It must load, configure and pass its test call under
+        // the new limits; otherwise the old limits stay, and so does the
+        // module that was serving.
+        let runtime = self.registry.runtime();
+        let previous = runtime.limits();
+        let new_limits = was.deadline != now.deadline || was.max_memory_mib != now.max_memory_mib;
+        if new_limits {
+            runtime.set_limits(limits(now));
+        }
+        let loaded = if (&was.module, &was.module_name, &was.settings)
             != (&now.module, &now.module_name, &now.settings)
         {
-            match module_source(now) {
-                Ok(source) => match self.registry.switch(source, now.settings.to_string()) {
-                    Ok(_) => {
-                        let _ = self.state.set_meta(UPLOADED_MODULE, None);
-                        self.rewatch();
-                    }
-                    Err(e) => tracing::error!("enricher change not applied: {e}"),
-                },
+            let switched = module_source(now)
+                .map_err(|e| e.to_string())
+                .and_then(|source| {
+                    self.registry
+                        .switch(source, now.settings.to_string())
+                        .map_err(|e| e.to_string())
+                });
+            match &switched {
+                Ok(_) => {
+                    let _ = self.state.set_meta(UPLOADED_MODULE, None);
+                    self.rewatch();
+                }
                 Err(e) => tracing::error!("enricher change not applied: {e}"),
+            }
+            switched.map(drop)
+        } else {
+            self.registry.reload().map(drop).map_err(|e| e.to_string())
+        };
+        if new_limits {
+            match loaded {
+                Ok(()) => tracing::info!(
+                    deadline = ?now.deadline,
+                    max_memory_mib = now.max_memory_mib,
+                    "enricher limits changed: calls from now on run under them"
+                ),
+                Err(e) => {
+                    runtime.set_limits(Limits::clone(&previous));
+                    tracing::error!(
+                        "enricher limits not applied: the module fails under them ({e}); \
+                         the old limits stay"
+                    );
+                }
             }
         }
         // Feeds: the config file's set replaces the old one; API feeds stay.
@@ -473,12 +485,7 @@ pub async fn serve(
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the config and the module");
             let svc = reloader.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                if svc.reload_config().is_ok() {
-                    let _ = svc.registry.reload();
-                }
-            })
-            .await;
+            let _ = tokio::task::spawn_blocking(move || svc.reload_config()).await;
         }
     });
     let mut term = signal(SignalKind::terminate())?;
